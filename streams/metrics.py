@@ -1,0 +1,498 @@
+"""Prometheus metrics of leadflow (contract section 7), defined once.
+
+Everything lives on a dedicated :data:`REGISTRY` (never the process-global default), so
+several apps or tests can coexist in one interpreter. ``GET /metrics`` serves
+:func:`render` with content type :data:`CONTENT_TYPE`.
+
+Label values are *bounded*: code never calls ``.labels()`` on these metrics directly but
+goes through the typed helpers below (``count_event``, ``count_handoff``...). Each helper
+checks every label value against its allowed set (the contract's enums, the configured
+queues, the known topics/tables) and replaces anything else with :data:`OTHER`, so a lead
+id, an email address or free text can never become a label and blow up cardinality or
+leak personal data.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable
+from typing import Final
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    generate_latest,
+)
+from prometheus_client.context_managers import Timer
+
+__all__ = [
+    "CONTENT_TYPE",
+    "DEAD_LETTER_ERROR_TYPES",
+    "EVENT_RESULTS",
+    "EVENT_TYPES",
+    "FEEDBACK_TYPES",
+    "HANDOFF_PATHS",
+    "METRIC_NAMES",
+    "OTHER",
+    "OUTCOME_TYPES",
+    "REGISTRY",
+    "STAGES",
+    "EngineMetrics",
+    "count_dead_letter",
+    "count_event",
+    "count_feedback",
+    "count_handoff",
+    "count_outcome",
+    "count_sla_breach",
+    "count_stage_transition",
+    "known_queues",
+    "observe_event_age",
+    "observe_processing",
+    "queue_label",
+    "render",
+    "set_known_queues",
+    "set_open_handoffs",
+    "set_policy_version",
+    "set_sla_targets",
+    "time_processing",
+]
+
+REGISTRY: Final = CollectorRegistry(auto_describe=True)
+CONTENT_TYPE: Final = CONTENT_TYPE_LATEST
+
+#: The label value used for anything outside a label's allowed set.
+OTHER: Final = "other"
+
+# --- allowed label values (contract sections 2 and 3, docs/records.md) ---------------------
+
+LEAD_EVENT_TYPES: Final = frozenset(
+    {
+        "CONTENT_DOWNLOAD",
+        "WEBINAR_REGISTERED",
+        "WEBINAR_ATTENDED",
+        "NEWSLETTER_SIGNUP",
+        "EMAIL_OPENED",
+        "EMAIL_CLICKED",
+        "FORM_SUBMITTED",
+        "PRICING_PAGE_VISIT",
+        "DEMO_REQUESTED",
+        "DEMO_VIEWED",
+        "TRADE_SHOW_SCAN",
+        "REP_REFERRAL",
+        "MEETING_BOOKED",
+        "PROFILE_UPDATED",
+        "UNSUBSCRIBED",
+        "EMAIL_BOUNCED",
+        "ERASURE_REQUESTED",
+        "UNKNOWN",
+    }
+)
+OUTCOME_TYPES: Final = frozenset(
+    {
+        "ACCEPTED",
+        "REJECTED",
+        "CONTACTED",
+        "MEETING_HELD",
+        "OPPORTUNITY_CREATED",
+        "WON",
+        "LOST",
+        "RECYCLED",
+    }
+)
+#: ``leadflow_events_total{type}`` accepts lead event types and sales outcome types (both
+#: input topics count their records there; an undecodable record has type ``UNKNOWN``).
+EVENT_TYPES: Final = LEAD_EVENT_TYPES | OUTCOME_TYPES
+EVENT_RESULTS: Final = frozenset({"processed", "duplicate", "dead_lettered", "ignored"})
+DEAD_LETTER_ERROR_TYPES: Final = frozenset({"DECODE", "SCHEMA", "VALIDATION", "PROCESSING"})
+STAGES: Final = frozenset(
+    {
+        "RAW",
+        "ENGAGED",
+        "MQL",
+        "SAL",
+        "SQL",
+        "OPPORTUNITY",
+        "WON",
+        "LOST",
+        "NURTURE",
+        "DISQUALIFIED",
+        "ERASED",
+    }
+)
+HANDOFF_PATHS: Final = frozenset({"SCORE", "REFERRAL", "ESCALATION"})
+FEEDBACK_TYPES: Final = frozenset(
+    {"ACCEPTED", "REJECTED", "RECYCLED", "CONVERTED", "LOST", "SLA_BREACHED", "DISQUALIFIED"}
+)
+
+#: A queue, topic or table name must look like an identifier to become a label at all.
+_SAFE_NAME: Final = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,40}$")
+#: Kafka topic names (legal characters, bounded length; case kept).
+_SAFE_TOPIC: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,120}$")
+#: Policy versions such as ``2024-06-01``, ``v3``, ``1.4.0+hotfix``.
+_SAFE_VERSION: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:+-]{0,63}$")
+_MAX_PARTITION: Final = 4096
+
+_queues_lock = threading.Lock()
+_known_queues: frozenset[str] = frozenset()
+
+
+def _bounded(value: object, allowed: frozenset[str]) -> str:
+    return value if isinstance(value, str) and value in allowed else OTHER
+
+
+def set_known_queues(names: Iterable[str]) -> None:
+    """Declare the policy's queues (routing queues and the escalation queue).
+
+    Only these (and only if they match ``^[a-z0-9][a-z0-9_.-]{0,40}$``) can appear as a
+    ``queue`` label; anything else is counted under ``other``. Call again when the policy
+    changes. Breach counters of the known queues are created at zero so that the first
+    breach shows as an increase.
+    """
+    global _known_queues
+    safe = frozenset(n for n in names if isinstance(n, str) and _SAFE_NAME.match(n))
+    with _queues_lock:
+        _known_queues = safe
+    for name in safe:
+        SLA_BREACHES.labels(queue=name)
+
+
+def known_queues() -> frozenset[str]:
+    """The queues currently accepted as label values."""
+    return _known_queues
+
+
+def queue_label(queue: object) -> str:
+    """The label value for ``queue``: itself if configured and safe, else ``other``."""
+    if isinstance(queue, str) and queue in _known_queues and _SAFE_NAME.match(queue):
+        return queue
+    return OTHER
+
+
+# --- contract metrics (section 7) ----------------------------------------------------------
+# prometheus_client appends ``_total`` to counter names, ``_info`` to Info names.
+
+EVENTS: Final = Counter(
+    "leadflow_events",
+    "Input records handled, by type and result.",
+    ["type", "result"],
+    registry=REGISTRY,
+)
+DEAD_LETTERS: Final = Counter(
+    "leadflow_dead_letters",
+    "Records written to the dead-letter topic, by error type.",
+    ["error_type"],
+    registry=REGISTRY,
+)
+STAGE_TRANSITIONS: Final = Counter(
+    "leadflow_stage_transitions",
+    "Stage transitions emitted.",
+    ["from_stage", "to_stage"],
+    registry=REGISTRY,
+)
+HANDOFFS: Final = Counter(
+    "leadflow_handoffs",
+    "Qualified-lead hand-offs emitted, by path and queue.",
+    ["path", "queue"],
+    registry=REGISTRY,
+)
+SLA_BREACHES: Final = Counter(
+    "leadflow_sla_breaches",
+    "Hand-offs not accepted or contacted by their SLA deadline, by queue.",
+    ["queue"],
+    registry=REGISTRY,
+)
+FEEDBACK: Final = Counter(
+    "leadflow_feedback",
+    "Marketing feedback records emitted, by type.",
+    ["type"],
+    registry=REGISTRY,
+)
+OUTCOMES: Final = Counter(
+    "leadflow_outcomes",
+    "Sales outcomes applied, by type.",
+    ["type"],
+    registry=REGISTRY,
+)
+PROCESSING_BUCKETS: Final = (
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+    0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+)  # fmt: skip
+PROCESSING_SECONDS: Final = Histogram(
+    "leadflow_processing_seconds",
+    "Wall time spent processing one input record.",
+    buckets=PROCESSING_BUCKETS,
+    registry=REGISTRY,
+)
+EVENT_AGE_BUCKETS: Final = (
+    0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 15.0, 30.0, 60.0,
+    300.0, 900.0, 1800.0, 3600.0, 7200.0, 21600.0, 43200.0, 86400.0,
+)  # fmt: skip
+EVENT_AGE_SECONDS: Final = Histogram(
+    "leadflow_event_age_seconds",
+    "Delay from a record's event time (occurred_at) to the end of its processing.",
+    buckets=EVENT_AGE_BUCKETS,
+    registry=REGISTRY,
+)
+SLA_OPEN_HANDOFFS: Final = Gauge(
+    "leadflow_sla_open_handoffs",
+    "Hand-offs awaiting acceptance or contact (SLA clock running) on this worker.",
+    registry=REGISTRY,
+)
+POLICY: Final = Info(
+    "leadflow_policy",
+    "The policy version this worker runs (value is always 1).",
+    registry=REGISTRY,
+)
+
+# --- SLA targets, exported so alert rules can compare against the policy -------------------
+
+SLA_TARGET_MAX_BREACH_RATIO: Final = Gauge(
+    "leadflow_sla_target_max_breach_ratio",
+    "Policy quality target: highest acceptable SLA breaches / hand-offs (0 = no target).",
+    registry=REGISTRY,
+)
+SLA_TARGET_MIN_HANDOFFS: Final = Gauge(
+    "leadflow_sla_target_min_handoffs_per_window",
+    "Policy quantity target: fewest hand-offs expected per report window (0 = no target).",
+    registry=REGISTRY,
+)
+SLA_TARGET_MAX_HANDOFFS: Final = Gauge(
+    "leadflow_sla_target_max_handoffs_per_window",
+    "Policy quantity target: most hand-offs sales can take per report window (0 = no limit).",
+    registry=REGISTRY,
+)
+SLA_TARGET_WINDOW_SECONDS: Final = Gauge(
+    "leadflow_sla_target_window_seconds",
+    "Length of the policy's SLA report window, in seconds.",
+    registry=REGISTRY,
+)
+
+# Dead letters are rare and important: create every series at zero so the very first dead
+# letter is an *increase* that alerts can see.
+for _error_type in sorted(DEAD_LETTER_ERROR_TYPES):
+    DEAD_LETTERS.labels(error_type=_error_type)
+
+
+# --- typed helpers: the only way code should touch the labelled metrics --------------------
+
+
+def count_event(type: str, result: str) -> None:
+    """Count one input record: ``type`` an event/outcome type, ``result`` in
+    :data:`EVENT_RESULTS` (processed, duplicate, dead_lettered, ignored)."""
+    EVENTS.labels(type=_bounded(type, EVENT_TYPES), result=_bounded(result, EVENT_RESULTS)).inc()
+
+
+def count_dead_letter(error_type: str) -> None:
+    """Count one dead-lettered record (DECODE, SCHEMA, VALIDATION, PROCESSING)."""
+    DEAD_LETTERS.labels(error_type=_bounded(error_type, DEAD_LETTER_ERROR_TYPES)).inc()
+
+
+def count_stage_transition(from_stage: str, to_stage: str) -> None:
+    """Count one stage transition."""
+    STAGE_TRANSITIONS.labels(
+        from_stage=_bounded(from_stage, STAGES), to_stage=_bounded(to_stage, STAGES)
+    ).inc()
+
+
+def count_handoff(path: str, queue: str) -> None:
+    """Count one hand-off (path SCORE, REFERRAL or ESCALATION) to ``queue``."""
+    HANDOFFS.labels(path=_bounded(path, HANDOFF_PATHS), queue=queue_label(queue)).inc()
+
+
+def count_sla_breach(queue: str) -> None:
+    """Count one SLA breach of a hand-off routed to ``queue``."""
+    SLA_BREACHES.labels(queue=queue_label(queue)).inc()
+
+
+def count_feedback(type: str) -> None:
+    """Count one marketing feedback record."""
+    FEEDBACK.labels(type=_bounded(type, FEEDBACK_TYPES)).inc()
+
+
+def count_outcome(type: str) -> None:
+    """Count one sales outcome applied."""
+    OUTCOMES.labels(type=_bounded(type, OUTCOME_TYPES)).inc()
+
+
+def observe_processing(seconds: float) -> None:
+    """Record the processing time of one input record."""
+    PROCESSING_SECONDS.observe(max(0.0, seconds))
+
+
+def time_processing() -> Timer:
+    """Context manager / decorator timing a block into ``leadflow_processing_seconds``."""
+    return PROCESSING_SECONDS.time()
+
+
+def observe_event_age(seconds: float) -> None:
+    """Record event time → processed delay (negative clock skew counts as 0)."""
+    EVENT_AGE_SECONDS.observe(max(0.0, seconds))
+
+
+def set_open_handoffs(n: int) -> None:
+    """Set the number of hand-offs whose SLA clock is running on this worker."""
+    SLA_OPEN_HANDOFFS.set(max(0, n))
+
+
+def set_policy_version(version: str) -> None:
+    """Publish ``leadflow_policy_info{version=...} 1`` (replacing any previous version).
+
+    A version that does not look like a version string is exported as ``invalid``.
+    """
+    safe = version if isinstance(version, str) and _SAFE_VERSION.match(version) else "invalid"
+    POLICY.info({"version": safe})
+
+
+def set_sla_targets(
+    *,
+    max_breach_ratio: float | None,
+    min_handoffs_per_window: float | None,
+    max_handoffs_per_window: float | None,
+    window_seconds: float,
+) -> None:
+    """Export the policy's SLA targets for the alert rules. ``None`` means "no target" and
+    is exported as 0, which the rules treat as disabled."""
+    SLA_TARGET_MAX_BREACH_RATIO.set(max_breach_ratio or 0.0)
+    SLA_TARGET_MIN_HANDOFFS.set(min_handoffs_per_window or 0.0)
+    SLA_TARGET_MAX_HANDOFFS.set(max_handoffs_per_window or 0.0)
+    SLA_TARGET_WINDOW_SECONDS.set(max(0.0, window_seconds))
+
+
+# --- stream engine (Faust) bridge ----------------------------------------------------------
+
+CONSUMER_LAG: Final = Gauge(
+    "leadflow_consumer_lag",
+    "Messages between the committed offset and the high watermark, per topic-partition.",
+    ["topic", "partition"],
+    registry=REGISTRY,
+)
+MESSAGES_RECEIVED: Final = Counter(
+    "leadflow_messages_received",
+    "Messages consumed from Kafka, by topic.",
+    ["topic"],
+    registry=REGISTRY,
+)
+MESSAGES_SENT: Final = Counter(
+    "leadflow_messages_sent",
+    "Messages produced to Kafka, by topic.",
+    ["topic"],
+    registry=REGISTRY,
+)
+COMMIT_BUCKETS: Final = (
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+)  # fmt: skip
+COMMIT_SECONDS: Final = Histogram(
+    "leadflow_commit_seconds",
+    "Time taken by one offset commit.",
+    buckets=COMMIT_BUCKETS,
+    registry=REGISTRY,
+)
+TABLE_KEYS: Final = Gauge(
+    "leadflow_table_keys",
+    "Keys held in a stream table on this worker.",
+    ["table"],
+    registry=REGISTRY,
+)
+READY: Final = Gauge(
+    "leadflow_ready",
+    "1 when the worker is consuming and its tables are recovered, else 0.",
+    registry=REGISTRY,
+)
+
+
+class EngineMetrics:
+    """Bridge from the stream engine's own figures to Prometheus.
+
+    The worker feeds it (from Faust sensors or a periodic task). Topic and table names are
+    bounded like queues: when ``topics``/``tables`` are given, only those names (and only
+    safe-looking ones) become labels, anything else is ``other``; partitions must be small
+    non-negative ints.
+    """
+
+    def __init__(
+        self, topics: Iterable[str] | None = None, tables: Iterable[str] | None = None
+    ) -> None:
+        self._topics = None if topics is None else frozenset(topics)
+        self._tables = None if tables is None else frozenset(tables)
+
+    def topic_label(self, topic: object) -> str:
+        if not isinstance(topic, str) or not _SAFE_TOPIC.match(topic):
+            return OTHER
+        if self._topics is not None and topic not in self._topics:
+            return OTHER
+        return topic
+
+    def table_label(self, table: object) -> str:
+        if not isinstance(table, str) or not _SAFE_TOPIC.match(table):
+            return OTHER
+        if self._tables is not None and table not in self._tables:
+            return OTHER
+        return table
+
+    @staticmethod
+    def partition_label(partition: object) -> str:
+        if (
+            isinstance(partition, int)
+            and not isinstance(partition, bool)
+            and 0 <= partition < _MAX_PARTITION
+        ):
+            return str(partition)
+        return OTHER
+
+    def set_lag(self, topic: str, partition: int, lag: int) -> None:
+        CONSUMER_LAG.labels(
+            topic=self.topic_label(topic), partition=self.partition_label(partition)
+        ).set(max(0, lag))
+
+    def count_received(self, topic: str, n: int = 1) -> None:
+        MESSAGES_RECEIVED.labels(topic=self.topic_label(topic)).inc(max(0, n))
+
+    def count_sent(self, topic: str, n: int = 1) -> None:
+        MESSAGES_SENT.labels(topic=self.topic_label(topic)).inc(max(0, n))
+
+    def observe_commit(self, seconds: float) -> None:
+        COMMIT_SECONDS.observe(max(0.0, seconds))
+
+    def set_table_keys(self, table: str, n: int) -> None:
+        TABLE_KEYS.labels(table=self.table_label(table)).set(max(0, n))
+
+    def set_ready(self, ready: bool) -> None:
+        READY.set(1 if ready else 0)
+
+
+#: Every metric family leadflow exports (names as exposed, counters with ``_total``).
+METRIC_NAMES: Final = frozenset(
+    {
+        "leadflow_events_total",
+        "leadflow_dead_letters_total",
+        "leadflow_stage_transitions_total",
+        "leadflow_handoffs_total",
+        "leadflow_sla_breaches_total",
+        "leadflow_feedback_total",
+        "leadflow_outcomes_total",
+        "leadflow_processing_seconds",
+        "leadflow_event_age_seconds",
+        "leadflow_sla_open_handoffs",
+        "leadflow_policy_info",
+        "leadflow_sla_target_max_breach_ratio",
+        "leadflow_sla_target_min_handoffs_per_window",
+        "leadflow_sla_target_max_handoffs_per_window",
+        "leadflow_sla_target_window_seconds",
+        "leadflow_consumer_lag",
+        "leadflow_messages_received_total",
+        "leadflow_messages_sent_total",
+        "leadflow_commit_seconds",
+        "leadflow_table_keys",
+        "leadflow_ready",
+    }
+)
+
+
+def render() -> bytes:
+    """The Prometheus text exposition of :data:`REGISTRY` (for ``GET /metrics``)."""
+    return generate_latest(REGISTRY)
