@@ -1,0 +1,108 @@
+"""``AvroCodecs``: encode and decode leadflow records (plain dicts, docs/records.md shape).
+
+fastavro does the work, on schemas parsed once; the wire format (single-object by default)
+names the writer schema; a record written with an older schema version is decoded with that
+version and resolved to the current schema, so new fields get their defaults.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from typing import Any
+
+from fastavro import schemaless_reader, schemaless_writer
+
+from streams.codecs.errors import CodecError, SchemaError
+from streams.codecs.schemas import INPUT_KINDS, LoadedSchema, SchemaCatalog
+from streams.codecs.validation import validate
+from streams.codecs.wire import SingleObjectFormat, WireFormat
+
+Record = dict[str, Any]
+
+
+class AvroCodecs:
+    """All leadflow record codecs, loaded once. Thread-safe for encode/decode."""
+
+    def __init__(
+        self, catalog: SchemaCatalog | None = None, wire_format: WireFormat | None = None
+    ) -> None:
+        self.catalog = catalog if catalog is not None else SchemaCatalog.load()
+        self.wire_format = wire_format if wire_format is not None else SingleObjectFormat(
+            self.catalog
+        )
+
+    @property
+    def kinds(self) -> list[str]:
+        return sorted(self.catalog.current)
+
+    # -- encoding -------------------------------------------------------------------------
+
+    def encode(self, kind: str, record: Record) -> bytes:
+        """Header + Avro binary body of ``record`` with the current ``kind`` schema.
+
+        Raises ``SchemaError`` when the record does not fit the schema.
+        """
+        schema = self.catalog.get(kind)
+        return self.encode_with(schema, record)
+
+    def encode_with(self, schema: LoadedSchema, record: Record) -> bytes:
+        """Like ``encode`` with an explicit (possibly historical) writer schema."""
+        out = io.BytesIO()
+        out.write(self.wire_format.header(schema))
+        try:
+            schemaless_writer(out, schema.parsed, record)
+        except Exception as exc:  # fastavro raises ValueError, TypeError, KeyError...
+            raise SchemaError(
+                f"record does not fit schema {schema.full_name} ({type(exc).__name__})"
+            ) from exc
+        return out.getvalue()
+
+    # -- decoding -------------------------------------------------------------------------
+
+    def decode(self, kind: str, data: bytes) -> Record:
+        """The ``kind`` record in ``data``; raises ``DecodeError`` or ``SchemaError``."""
+        return self._decode(data, (kind,))[1]
+
+    def decode_any(self, data: bytes, kinds: Iterable[str] | None = None) -> tuple[str, Record]:
+        """(kind, record) for whichever known kind (or one of ``kinds``) wrote ``data``."""
+        return self._decode(data, tuple(kinds) if kinds is not None else None)
+
+    def decode_lead_input(self, data: bytes) -> tuple[str, Record]:
+        """("LeadEvent" | "SalesOutcome", record) — the worker's inputs, told apart by schema."""
+        return self._decode(data, INPUT_KINDS)
+
+    def decode_valid(self, kind: str, data: bytes, now_ms: int) -> Record:
+        """``decode`` then ``validate``; raises any of the three typed errors."""
+        record = self.decode(kind, data)
+        validate(kind, record, now_ms)
+        return record
+
+    def _decode(self, data: bytes, kinds: tuple[str, ...] | None) -> tuple[str, Record]:
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise SchemaError(f"expected bytes, got {type(data).__name__}")
+        writer, offset = self.wire_format.writer_schema(data)
+        if kinds is not None and writer.kind not in kinds:
+            raise SchemaError(f"payload is a {writer.kind}, expected {' or '.join(kinds)}")
+        reader = self.catalog.get(writer.kind)
+        bio = io.BytesIO(data)
+        bio.seek(offset)
+        try:
+            if writer is reader:
+                record = schemaless_reader(bio, writer.parsed, None)
+            else:
+                record = schemaless_reader(bio, writer.parsed, reader.parsed)
+        except CodecError:
+            raise
+        except Exception as exc:  # EOFError, IndexError, UnicodeDecodeError, resolution...
+            raise SchemaError(
+                f"payload body does not fit schema {writer.full_name} {writer.version}"
+                f" ({type(exc).__name__})"
+            ) from exc
+        if bio.tell() != len(data):
+            raise SchemaError(
+                f"{len(data) - bio.tell()} trailing bytes after a {writer.kind} body"
+            )
+        if not isinstance(record, dict):
+            raise SchemaError(f"payload did not decode to a {writer.kind} record")
+        return writer.kind, record
