@@ -1,0 +1,47 @@
+# leadflow: one command to a running demo, one more to a green suite.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+KAFKA := deploy/kafka/kafka.sh
+
+.PHONY: help setup kafka-install kafka-start kafka-stop run test test-reliability lint bench clean
+
+help:
+	@echo "make run    - start local Kafka, create topics, run the worker (the demo)"
+	@echo "make test   - set everything up and run the whole test suite"
+	@echo "make lint   - ruff + mypy (strict on streams/)"
+	@echo "make bench  - benchmarks (not part of make test)"
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+setup: $(STAMP) kafka-install
+
+kafka-install:
+	@$(KAFKA) install
+
+kafka-start: kafka-install
+	@$(KAFKA) start
+
+kafka-stop:
+	@$(KAFKA) stop
+
+run: setup kafka-start
+	$(BIN)/leadflow topics create
+	$(BIN)/leadflow worker
+
+test: setup
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+clean: kafka-stop
+	rm -rf .local $(VENV)

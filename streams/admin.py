@@ -1,0 +1,110 @@
+"""Topic administration with kafka-python: create the contract's topics, check them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+from streams.settings import Settings
+
+# Dead letters are kept longer: someone has to look at them.
+_RETENTION_MS = {"dead_letter": 30 * 24 * 3600 * 1000}
+
+
+class AdminError(RuntimeError):
+    """The broker refused or could not be reached; the message is one line."""
+
+
+def kafka_client_config(settings: Settings) -> dict[str, Any]:
+    """Connection options for kafka-python clients, security included."""
+    sec = settings.security
+    config: dict[str, Any] = {
+        "bootstrap_servers": settings.broker_hosts.split(","),
+        "security_protocol": sec.protocol,
+        "client_id": f"{settings.app_id}-admin",
+    }
+    if sec.protocol.startswith("SASL"):
+        config.update(
+            sasl_mechanism=sec.sasl_mechanism,
+            sasl_plain_username=sec.sasl_username,
+            sasl_plain_password=sec.sasl_password,
+        )
+    if sec.protocol in ("SSL", "SASL_SSL"):
+        config.update(ssl_check_hostname=sec.ssl_check_hostname)
+        if sec.ssl_cafile:
+            config["ssl_cafile"] = str(sec.ssl_cafile)
+    return config
+
+
+@dataclass(frozen=True)
+class TopicPlan:
+    name: str
+    partitions: int
+    replication: int
+    config: dict[str, str]
+
+
+def planned_topics(settings: Settings) -> list[TopicPlan]:
+    plans = []
+    for logical in settings.topics.all():
+        config = {}
+        if logical in _RETENTION_MS:
+            config["retention.ms"] = str(_RETENTION_MS[logical])
+        # KPI reports: one per window id matters, the latest wins.
+        if logical == "sla_reports":
+            config["cleanup.policy"] = "compact"
+        plans.append(
+            TopicPlan(settings.topic(logical), settings.partitions, settings.replication, config)
+        )
+    return plans
+
+
+def _admin(settings: Settings) -> KafkaAdminClient:
+    try:
+        return KafkaAdminClient(request_timeout_ms=15000, **kafka_client_config(settings))
+    except KafkaError as exc:
+        raise AdminError(f"cannot reach Kafka at {settings.broker}: {exc}") from None
+
+
+def create_topics(settings: Settings) -> dict[str, str]:
+    """Create every leadflow topic that does not exist yet. Returns name -> created|exists."""
+    admin = _admin(settings)
+    result: dict[str, str] = {}
+    try:
+        existing = set(admin.list_topics())
+        for plan in planned_topics(settings):
+            if plan.name in existing:
+                result[plan.name] = "exists"
+                continue
+            try:
+                admin.create_topics(
+                    [NewTopic(plan.name, plan.partitions, plan.replication, topic_configs=plan.config)]
+                )
+                result[plan.name] = "created"
+            except TopicAlreadyExistsError:
+                result[plan.name] = "exists"
+            except KafkaError as exc:
+                raise AdminError(f"cannot create topic {plan.name}: {exc}") from None
+    finally:
+        admin.close()
+    return result
+
+
+def partition_counts(settings: Settings, names: list[str]) -> dict[str, int | None]:
+    """Partitions per topic; None for a topic that does not exist."""
+    admin = _admin(settings)
+    try:
+        described = admin.describe_topics(names)
+    except KafkaError as exc:
+        raise AdminError(f"cannot describe topics: {exc}") from None
+    finally:
+        admin.close()
+    counts: dict[str, int | None] = dict.fromkeys(names)
+    for topic in described:
+        if topic.get("error_code", 0) == 0:
+            counts[topic.get("name") or topic.get("topic")] = len(topic["partitions"])
+    return counts

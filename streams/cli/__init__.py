@@ -1,0 +1,32 @@
+"""The ``leadflow`` command. Each sub-command lives in its own module; this one wires them
+and turns user mistakes into one clear line and an exit code (0 ok, 1 failure, 2 usage)."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from streams.cli import topics, worker
+
+app = typer.Typer(
+    name="leadflow",
+    help="Event-driven lead scoring, qualification and sales hand-off on Kafka.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("worker", help="Run the stream processor (agents, tables, web server).")(worker.run)
+app.add_typer(topics.app, name="topics")
+
+def main() -> None:
+    from streams.errors import one_line_error
+
+    try:
+        app(standalone_mode=True)
+    except SystemExit:
+        raise
+    except Exception as exc:  # the last line of defence: never a traceback for a user
+        message, code = one_line_error(exc)
+        print(f"leadflow: {message}", file=sys.stderr)
+        sys.exit(code)

@@ -1,0 +1,29 @@
+"""How any failure becomes one line for a user, and which exit code it earns."""
+
+from __future__ import annotations
+
+from streams.settings import SettingsError
+
+USAGE = 2
+FAILURE = 1
+
+
+def one_line_error(exc: BaseException) -> tuple[str, int]:
+    """(message, exit code): user mistakes exit 2, everything else 1."""
+    from streams.admin import AdminError
+
+    if isinstance(exc, SettingsError):
+        return f"bad setting: {exc}", USAGE
+    if isinstance(exc, AdminError):
+        return str(exc), FAILURE
+    try:
+        from streams.domain.policy import PolicyError
+    except ImportError:  # the domain core is optional for the bare CLI
+        PolicyError = None  # type: ignore[assignment,misc]  # noqa: N806
+    if PolicyError is not None and isinstance(exc, PolicyError):
+        first = str(exc).splitlines()[0] if str(exc) else "invalid policy"
+        return f"invalid policy: {first}", USAGE
+    if isinstance(exc, FileNotFoundError):
+        return f"no such file: {exc.filename}", USAGE
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return f"{type(exc).__name__}: {text[:300]}", FAILURE

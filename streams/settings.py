@@ -1,0 +1,285 @@
+"""The one frozen settings object, read from ``LEADFLOW_*`` environment variables.
+
+Nothing else in leadflow reads the environment: code receives a ``Settings``. A bad value
+raises :class:`SettingsError` whose message is one line naming the variable and the fix.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlparse
+
+from streams.paths import DEFAULT_POLICY, ROOT
+
+T = TypeVar("T")
+
+PREFIX = "LEADFLOW_"
+SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+LOG_FORMATS = ("text", "json")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+_TOPIC_NAME = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message is the one line a user sees."""
+
+
+@dataclass(frozen=True, slots=True)
+class TopicNames:
+    """Kafka topic names (contract section 2), each overridable."""
+
+    events: str = "leads.events"
+    outcomes: str = "sales.outcomes"
+    transitions: str = "leads.transitions"
+    qualified: str = "sales.qualified-leads"
+    feedback: str = "marketing.feedback"
+    sla_reports: str = "marketing.sla-reports"
+    dead_letter: str = "leads.dead-letter"
+
+    def all(self) -> dict[str, str]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True, slots=True)
+class Security:
+    """How to reach a secured broker. PLAINTEXT needs nothing else."""
+
+    protocol: str = "PLAINTEXT"
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = None
+    sasl_password: str | None = field(default=None, repr=False)
+    ssl_cafile: Path | None = None
+    ssl_check_hostname: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    broker: str = "kafka://127.0.0.1:9092"
+    app_id: str = "leadflow"
+    policy_path: Path = DEFAULT_POLICY
+    store: str = "rocksdb://"
+    data_dir: Path = ROOT / ".local" / "leadflow"
+    web_host: str = "127.0.0.1"
+    web_port: int = 6066
+    topic_prefix: str = ""
+    topics: TopicNames = TopicNames()
+    partitions: int = 4
+    replication: int = 1
+    auto_create_topics: bool = False
+    schema_registry_url: str | None = None
+    security: Security = Security()
+    log_level: str = "INFO"
+    log_format: str = "text"
+    # How often the SLA watcher looks for due hand-offs, and KPI reports are flushed.
+    sla_check_interval: float = 5.0
+    kpi_flush_interval: float = 10.0
+    # Added to the wall clock wherever the worker asks for "now": lets tests move time.
+    clock_offset_seconds: float = 0.0
+
+    @property
+    def broker_hosts(self) -> str:
+        """``host:port[,host:port]`` as kafka-python and the Java tools want it."""
+        return ",".join(u.split("://", 1)[-1] for u in self.broker.split(";"))
+
+    def topic(self, name: str) -> str:
+        """The full topic name for a logical name such as ``events``."""
+        return self.topic_prefix + str(getattr(self.topics, name))
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        return _read(env)
+
+
+def _get(env: Mapping[str, str], name: str, parse: Callable[[str, str], T], default: T) -> T:
+    raw = env.get(PREFIX + name)
+    if raw is None or raw == "":
+        return default
+    return parse(PREFIX + name, raw.strip())
+
+
+def _int_in(lo: int, hi: int) -> Callable[[str, str], int]:
+    def parse(var: str, raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise SettingsError(f"{var}={raw!r} is not a whole number") from None
+        if not lo <= value <= hi:
+            raise SettingsError(f"{var}={value} is out of range ({lo}..{hi})")
+        return value
+
+    return parse
+
+
+def _float_in(lo: float, hi: float) -> Callable[[str, str], float]:
+    def parse(var: str, raw: str) -> float:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise SettingsError(f"{var}={raw!r} is not a number") from None
+        if not lo <= value <= hi:
+            raise SettingsError(f"{var}={value} is out of range ({lo}..{hi})")
+        return value
+
+    return parse
+
+
+def _bool(var: str, raw: str) -> bool:
+    low = raw.lower()
+    if low in ("1", "true", "yes", "on"):
+        return True
+    if low in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{var}={raw!r} is not a boolean (use true or false)")
+
+
+def _choice(options: tuple[str, ...], upper: bool = True) -> Callable[[str, str], str]:
+    def parse(var: str, raw: str) -> str:
+        value = raw.upper() if upper else raw.lower()
+        if value not in options:
+            raise SettingsError(f"{var}={raw!r} must be one of {', '.join(options)}")
+        return value
+
+    return parse
+
+
+def _text(var: str, raw: str) -> str:
+    return raw
+
+
+def _path(var: str, raw: str) -> Path:
+    return Path(raw).expanduser()
+
+
+def _existing_file(var: str, raw: str) -> Path:
+    path = Path(raw).expanduser()
+    if not path.is_file():
+        raise SettingsError(f"{var}={raw!r}: no such file")
+    return path
+
+
+def _broker(var: str, raw: str) -> str:
+    for part in raw.split(";"):
+        url = urlparse(part if "://" in part else "kafka://" + part)
+        if url.scheme != "kafka" or not url.hostname or url.port is None:
+            raise SettingsError(f"{var}={raw!r} must look like kafka://host:port")
+    return ";".join(p if "://" in p else "kafka://" + p for p in raw.split(";"))
+
+
+def _store(var: str, raw: str) -> str:
+    if raw not in ("rocksdb://", "memory://"):
+        raise SettingsError(f"{var}={raw!r} must be rocksdb:// or memory://")
+    return raw
+
+
+def _topic(var: str, raw: str) -> str:
+    if not _TOPIC_NAME.match(raw):
+        raise SettingsError(f"{var}={raw!r} is not a valid Kafka topic name")
+    return raw
+
+
+def _prefix(var: str, raw: str) -> str:
+    if not re.match(r"^[A-Za-z0-9._-]{0,100}$", raw):
+        raise SettingsError(f"{var}={raw!r} may only hold letters, digits, '.', '_' and '-'")
+    return raw
+
+
+def _url(var: str, raw: str) -> str:
+    url = urlparse(raw)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise SettingsError(f"{var}={raw!r} must be an http(s) URL")
+    return raw
+
+
+def _app_id(var: str, raw: str) -> str:
+    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$", raw):
+        raise SettingsError(f"{var}={raw!r} may only hold letters, digits, '.', '_' and '-'")
+    return raw
+
+
+def _read(env: Mapping[str, str]) -> Settings:
+    unknown = sorted(k for k in env if k.startswith(PREFIX) and k not in KNOWN_VARIABLES)
+    if unknown:
+        raise SettingsError(f"unknown setting {unknown[0]} (known: see README, Settings)")
+    d = Settings()
+    topics = TopicNames(
+        **{
+            name: _get(env, "TOPIC_" + name.upper(), _topic, default)
+            for name, default in TopicNames().all().items()
+        }
+    )
+    security = Security(
+        protocol=_get(env, "SECURITY_PROTOCOL", _choice(SECURITY_PROTOCOLS), "PLAINTEXT"),
+        sasl_mechanism=_get(env, "SASL_MECHANISM", _choice(SASL_MECHANISMS), None),
+        sasl_username=_get(env, "SASL_USERNAME", _text, None),
+        sasl_password=_get(env, "SASL_PASSWORD", _text, None),
+        ssl_cafile=_get(env, "SSL_CAFILE", _existing_file, None),
+        ssl_check_hostname=_get(env, "SSL_CHECK_HOSTNAME", _bool, True),
+    )
+    if security.protocol.startswith("SASL") and not (
+        security.sasl_mechanism and security.sasl_username and security.sasl_password
+    ):
+        raise SettingsError(
+            f"{PREFIX}SECURITY_PROTOCOL={security.protocol} needs {PREFIX}SASL_MECHANISM, "
+            f"{PREFIX}SASL_USERNAME and {PREFIX}SASL_PASSWORD"
+        )
+    settings = Settings(
+        broker=_get(env, "BROKER", _broker, d.broker),
+        app_id=_get(env, "APP_ID", _app_id, d.app_id),
+        policy_path=_get(env, "POLICY", _existing_file, d.policy_path),
+        store=_get(env, "STORE", _store, d.store),
+        data_dir=_get(env, "DATA_DIR", _path, d.data_dir),
+        web_host=_get(env, "WEB_HOST", _text, d.web_host),
+        web_port=_get(env, "WEB_PORT", _int_in(1, 65535), d.web_port),
+        topic_prefix=_get(env, "TOPIC_PREFIX", _prefix, d.topic_prefix),
+        topics=topics,
+        partitions=_get(env, "PARTITIONS", _int_in(1, 1024), d.partitions),
+        replication=_get(env, "REPLICATION", _int_in(1, 16), d.replication),
+        auto_create_topics=_get(env, "AUTO_CREATE_TOPICS", _bool, d.auto_create_topics),
+        schema_registry_url=_get(env, "SCHEMA_REGISTRY_URL", _url, None),
+        security=security,
+        log_level=_get(env, "LOG_LEVEL", _choice(LOG_LEVELS), d.log_level),
+        log_format=_get(env, "LOG_FORMAT", _choice(LOG_FORMATS, upper=False), d.log_format),
+        sla_check_interval=_get(env, "SLA_CHECK_INTERVAL", _float_in(0.05, 3600), 5.0),
+        kpi_flush_interval=_get(env, "KPI_FLUSH_INTERVAL", _float_in(0.05, 3600), 10.0),
+        clock_offset_seconds=_get(env, "CLOCK_OFFSET_SECONDS", _float_in(-1e9, 1e9), 0.0),
+    )
+    return settings
+
+
+KNOWN_VARIABLES: frozenset[str] = frozenset(
+    PREFIX + name
+    for name in (
+        "BROKER", "APP_ID", "POLICY", "STORE", "DATA_DIR", "WEB_HOST", "WEB_PORT",
+        "TOPIC_PREFIX", "PARTITIONS", "REPLICATION", "AUTO_CREATE_TOPICS",
+        "SCHEMA_REGISTRY_URL", "SECURITY_PROTOCOL", "SASL_MECHANISM", "SASL_USERNAME",
+        "SASL_PASSWORD", "SSL_CAFILE", "SSL_CHECK_HOSTNAME", "LOG_LEVEL", "LOG_FORMAT",
+        "SLA_CHECK_INTERVAL", "KPI_FLUSH_INTERVAL", "CLOCK_OFFSET_SECONDS",
+        # Read by deploy/kafka/kafka.sh only; known here so a worker does not refuse them.
+        "KAFKA_PORT", "KAFKA_CONTROLLER_PORT", "KAFKA_HOME", "KAFKA_HEAP",
+        "KAFKA_START_TIMEOUT", "KAFKA_SASL_PORT",
+        *("TOPIC_" + n.upper() for n in TopicNames().all()),
+    )
+)
+
+
+def describe(settings: Settings) -> dict[str, Any]:
+    """Settings as a loggable dict, with secrets masked."""
+    sec = settings.security
+    return {
+        "broker": settings.broker,
+        "app_id": settings.app_id,
+        "policy": str(settings.policy_path),
+        "store": settings.store,
+        "web": f"{settings.web_host}:{settings.web_port}",
+        "topic_prefix": settings.topic_prefix,
+        "partitions": settings.partitions,
+        "security_protocol": sec.protocol,
+        "sasl_password": "***" if sec.sasl_password else None,
+    }
