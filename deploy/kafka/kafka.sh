@@ -34,6 +34,7 @@ install() {
   need mvn "install Maven (apt-get install maven) to fetch the Kafka jars"
   echo "kafka.sh: resolving Apache Kafka jars into $libs ..."
   rm -rf "$libs"
+  mkdir -p "$root/.local"
   mvn -q -B -f "$here/pom.xml" package -Dlibs.dir="$libs" >"$root/.local/kafka-install.log" 2>&1 \
     || { tail -n 20 "$root/.local/kafka-install.log" >&2; die "maven could not resolve the Kafka jars (log: .local/kafka-install.log)"; }
   touch "$stamp"
