@@ -409,30 +409,29 @@ class EngineMetrics:
     """Bridge from the stream engine's own figures to Prometheus.
 
     The worker feeds it (from Faust sensors or a periodic task). Topic and table names are
-    bounded like queues: when ``topics``/``tables`` are given, only those names (and only
-    safe-looking ones) become labels, anything else is ``other``; partitions must be small
-    non-negative ints.
+    bounded like queues: only the names given here (and only safe-looking ones) become
+    labels, anything else is ``other``; partitions must be small non-negative ints.
     """
 
-    def __init__(
-        self, topics: Iterable[str] | None = None, tables: Iterable[str] | None = None
-    ) -> None:
-        self._topics = None if topics is None else frozenset(topics)
-        self._tables = None if tables is None else frozenset(tables)
+    def __init__(self, topics: Iterable[str], tables: Iterable[str] = ()) -> None:
+        self._topics = frozenset(t for t in topics if isinstance(t, str) and _SAFE_TOPIC.match(t))
+        self._tables = frozenset(t for t in tables if isinstance(t, str) and _SAFE_TOPIC.match(t))
+
+    def add_topics(self, topics: Iterable[str]) -> None:
+        """Accept more topic names as labels (e.g. topics created after start)."""
+        extra = frozenset(t for t in topics if isinstance(t, str) and _SAFE_TOPIC.match(t))
+        self._topics = self._topics | extra
+
+    def add_tables(self, tables: Iterable[str]) -> None:
+        """Accept more table names as labels."""
+        extra = frozenset(t for t in tables if isinstance(t, str) and _SAFE_TOPIC.match(t))
+        self._tables = self._tables | extra
 
     def topic_label(self, topic: object) -> str:
-        if not isinstance(topic, str) or not _SAFE_TOPIC.match(topic):
-            return OTHER
-        if self._topics is not None and topic not in self._topics:
-            return OTHER
-        return topic
+        return topic if isinstance(topic, str) and topic in self._topics else OTHER
 
     def table_label(self, table: object) -> str:
-        if not isinstance(table, str) or not _SAFE_TOPIC.match(table):
-            return OTHER
-        if self._tables is not None and table not in self._tables:
-            return OTHER
-        return table
+        return table if isinstance(table, str) and table in self._tables else OTHER
 
     @staticmethod
     def partition_label(partition: object) -> str:
