@@ -90,7 +90,7 @@ def test_grid_positions_do_not_overlap() -> None:
     cells: dict[tuple[int, int], str] = {}
     for p in _all_panels(_dashboard()["panels"]):
         g = p["gridPos"]
-        assert 0 <= g["x"] and g["x"] + g["w"] <= 24, p["title"]
+        assert g["x"] >= 0 and g["x"] + g["w"] <= 24, p["title"]
         for x in range(g["x"], g["x"] + g["w"]):
             for y in range(g["y"], g["y"] + g["h"]):
                 assert (x, y) not in cells, f"{p['title']} overlaps {cells[(x, y)]}"
