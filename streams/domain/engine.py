@@ -1,0 +1,236 @@
+"""The state machine: `step(state, event, policy, now)` and `tick(state, policy, now)`.
+
+Pure: no I/O, no clock reads. `step` never mutates the state it is given; it returns a new
+state (or the very same object when nothing changed, e.g. a duplicate) and the outputs.
+Decisions use event time (`occurred_at`), so the worker and `backtest` agree; `now` is only
+used by `tick` (SLA deadlines are processing-time facts). `step` accepts `now` for symmetry.
+
+Decisions where the contract is silent:
+- Duplicates: the last 64 event ids per lead are remembered (48-bit hashes); a duplicate
+  returns the same state object and no outputs.
+- After ERASED every event and outcome is ignored: no outputs, only `ignored` is counted.
+- UNKNOWN events score nothing; they are counted in `counts` and `ignored`.
+- DISQUALIFIED, WON and LOST are terminal for marketing events: events are still recorded
+  (score, history) but never move the stage. LOST can be RECYCLED by sales -> NURTURE.
+- Disqualify rules apply before sales accepted the lead (RAW, ENGAGED, NURTURE, MQL); an
+  open hand-off is closed by a disqualification.
+- Sales outcomes are authoritative: they move the lead forward in MQL -> SAL -> SQL ->
+  OPPORTUNITY -> WON|LOST from any non-terminal stage, even without a hand-off (e.g. WON for
+  a RAW lead -> WON with CONVERTED feedback). Backward or repeated ones (ACCEPTED for a lead
+  in SQL) are ignored and counted. Outcomes for DISQUALIFIED or WON leads are ignored.
+- REJECTED/RECYCLED -> NURTURE (feedback with the reason, "unspecified" if missing); with
+  `stages.nurture.reset_score` the score restarts from zero, so re-qualifying needs new
+  engagement; re-qualifying emits a new hand-off with a new SLA clock.
+- A rep referral fast-tracks only from RAW/ENGAGED/NURTURE and only if it carries a rep_id
+  and meets `referral`; otherwise it is scored like any other event.
+- Outcomes do not move the lead's event-time clock (the score's reference).
+"""
+
+from __future__ import annotations
+
+from hashlib import blake2b
+
+from streams.domain import criteria as crit
+from streams.domain import emit, fit, scoring
+from streams.domain.models import (
+    CAMPAIGN_LIMIT,
+    DEDUPE_LIMIT,
+    EVENT_TYPE_INDEX,
+    HISTORY_LIMIT,
+    FeedbackType,
+    HandoffPath,
+    LeadEvent,
+    LeadState,
+    Output,
+    Reason,
+    SalesOutcome,
+    Stage,
+)
+from streams.domain.policy import Policy
+from streams.domain.routing import assign_rep, choose_queue
+from streams.domain.sla import late_breach, next_deadline, tick
+from streams.domain.stages import PRE_SALES, SCORING_STAGES, outcome_move, score_move
+
+__all__ = ["event_hash", "next_deadline", "step", "tick"]
+
+_UNKNOWN = EVENT_TYPE_INDEX["UNKNOWN"]
+_CONTACT_TYPES = frozenset({"CONTACTED", "ACCEPTED", "MEETING_HELD", "OPPORTUNITY_CREATED",
+                            "WON"})
+_REASON_TYPES = frozenset({"REJECTED", "RECYCLED", "LOST"})
+
+
+def event_hash(event_id: str) -> int:
+    """A stable 48-bit hash of an event id (the dedupe memory keeps these, not the ids)."""
+    return int.from_bytes(blake2b(event_id.encode("utf-8"), digest_size=6).digest(), "big")
+
+
+def step(state: LeadState | None, event: LeadEvent | SalesOutcome, policy: Policy, now: int
+         ) -> tuple[LeadState, list[Output]]:
+    if state is None:
+        state = LeadState(event.lead_id)
+    if state.stage is Stage.ERASED:
+        s = state.copy()
+        s.ignored += 1
+        return s, []
+    h = event_hash(event.event_id)
+    if h in state.seen:
+        return state, []
+    s = state.copy()
+    seen = s.seen
+    seen.append(h)
+    if len(seen) > DEDUPE_LIMIT:
+        del seen[0]
+    s.events += 1
+    if isinstance(event, SalesOutcome):
+        return s, _outcome(s, event, policy)
+    return s, _lead_event(s, event, policy)
+
+
+def _lead_event(s: LeadState, ev: LeadEvent, policy: Policy) -> list[Output]:
+    etype = ev.type
+    ti = EVENT_TYPE_INDEX.get(etype, _UNKNOWN)
+    s.counts[ti] = s.counts.get(ti, 0) + 1
+    if ti == _UNKNOWN:
+        s.ignored += 1
+        return []
+    if etype == "ERASURE_REQUESTED":
+        return _erase(s, ev, policy)
+    t = ev.occurred_at
+    if t > s.clock:
+        s.clock = t
+    # profile
+    changed = False
+    attrs = ev.attributes
+    if attrs:
+        prof = s.profile
+        for k, v in attrs.items():
+            if prof.get(k) != v:
+                prof[k] = v
+                changed = True
+    # history (bounded; when full the oldest by event time goes)
+    hist = s.history
+    hist.append((ti, t))
+    if len(hist) > HISTORY_LIMIT:
+        oldest = min(range(len(hist)), key=lambda i: hist[i][1])
+        del hist[oldest]
+    # campaigns (first touch always kept)
+    c = ev.campaign_id
+    if c:
+        if s.first_touch is None:
+            s.first_touch = c
+        s.last_touch = c
+        camps = s.campaigns
+        if c not in camps:
+            camps.append(c)
+            if len(camps) > CAMPAIGN_LIMIT:
+                del camps[1]
+    # score
+    sc = policy.scoring
+    pts = scoring.event_points(s, ev, ti, sc)
+    if pts:
+        scoring.add_points(s, pts, t, sc)
+    if changed or policy.fit.uses_events:
+        fit.refresh(s, policy.fit)
+    stage = s.stage
+    if stage in PRE_SALES and policy.disqualify and (changed or policy.disqualify_uses_events):
+        for rule in policy.disqualify:
+            if rule.when.test(s):
+                return _disqualify(s, ev, rule.name, policy)
+    if stage not in SCORING_STAGES:
+        return []
+    if etype == "REP_REFERRAL" and ev.rep_id and _referral_ok(s, policy):
+        return _fast_track(s, ev, policy)
+    to = score_move(s, scoring.current_score(s, sc), policy)
+    if to is None:
+        return []
+    if to is Stage.ENGAGED:
+        return [emit.transition(s, to, ev.event_id, t, policy)]
+    outs: list[Output] = [emit.transition(s, Stage.MQL, ev.event_id, t, policy)]
+    q = choose_queue(s, policy.routing)
+    outs.append(emit.handoff(s, HandoffPath.SCORE, q.name, assign_rep(s.lead_id, q.reps), t,
+                             policy))
+    return outs
+
+
+def _referral_ok(s: LeadState, policy: Policy) -> bool:
+    ref = policy.referral
+    if ref.when is not None and not ref.when.test(s):
+        return False
+    met = set(crit.met(s, policy))
+    return all(c in met for c in ref.require_criteria)
+
+
+def _fast_track(s: LeadState, ev: LeadEvent, policy: Policy) -> list[Output]:
+    cause = Reason(f"referral:{ev.rep_id}", 0.0)
+    outs: list[Output] = [emit.transition(s, Stage.MQL, ev.event_id, ev.occurred_at, policy,
+                                          cause)]
+    outs.append(emit.handoff(s, HandoffPath.REFERRAL, policy.referral.queue, ev.rep_id,
+                             ev.occurred_at, policy))
+    return outs
+
+
+def _disqualify(s: LeadState, ev: LeadEvent, rule: str, policy: Policy) -> list[Output]:
+    s.disq_rule = rule
+    t = ev.occurred_at
+    outs: list[Output] = [emit.transition(s, Stage.DISQUALIFIED, ev.event_id, t, policy,
+                                          Reason(f"disqualify:{rule}", 0.0))]
+    outs.append(emit.feedback(s, FeedbackType.DISQUALIFIED, rule, t, policy))
+    s.ho_closed = True
+    return outs
+
+
+def _erase(s: LeadState, ev: LeadEvent, policy: Policy) -> list[Output]:
+    """Drop personal data: profile, history, campaigns, explanations, hand-off details.
+    What remains: lead id, stage ERASED, counters (events, per-type counts, outputs, ignored)
+    and the dedupe hashes (not personal)."""
+    s.profile = {}
+    s.history = []
+    s.campaigns = []
+    s.first_touch = s.last_touch = None
+    scoring.reset(s)
+    s.fit_points, s.grade, s.fit_reasons = 0.0, "D", ()
+    s.criteria = ()
+    s.caps = {}
+    s.owner = None
+    s.ho_at = None
+    s.ho_queue = s.ho_path = ""
+    s.ho_due, s.ho_score, s.ho_contact = 0, 0.0, None
+    s.ho_escalated = s.ho_contact_reported = s.ho_accepted = s.ho_closed = False
+    s.disq_rule = None
+    return [emit.transition(s, Stage.ERASED, ev.event_id, ev.occurred_at, policy,
+                            Reason("erasure_requested", 0.0))]
+
+
+def _outcome(s: LeadState, o: SalesOutcome, policy: Policy) -> list[Output]:
+    otype = o.type
+    t = o.occurred_at
+    to = outcome_move(s.stage, otype)
+    if to is None and otype != "CONTACTED":
+        s.ignored += 1
+        return []
+    outs: list[Output] = []
+    if s.ho_at is not None and not s.ho_closed:
+        outs += late_breach(s, t, policy)
+        if otype in _CONTACT_TYPES and s.ho_contact is None:
+            s.ho_contact = max(t, s.ho_at)
+        if otype != "CONTACTED":
+            s.ho_closed = True
+    if to is None:  # CONTACTED: records the first contact only
+        return outs
+    cause = Reason(f"outcome:{otype}", 0.0)
+    outs.append(emit.transition(s, to, o.event_id, t, policy, cause))
+    reason = (o.reason or "unspecified") if otype in _REASON_TYPES else o.reason
+    if otype == "ACCEPTED":
+        s.ho_accepted = True
+        outs.append(emit.feedback(s, FeedbackType.ACCEPTED, reason, t, policy))
+    elif otype == "REJECTED" or otype == "RECYCLED":
+        outs.append(emit.feedback(s, FeedbackType(otype), reason, t, policy))
+        if policy.stages.nurture_reset_score:
+            scoring.reset(s)
+    elif otype == "WON":
+        outs.append(emit.feedback(s, FeedbackType.CONVERTED, reason, t, policy, o.amount))
+    elif otype == "LOST":
+        outs.append(emit.feedback(s, FeedbackType.LOST, reason, t, policy))
+    if o.rep_id and to in (Stage.SAL, Stage.SQL, Stage.OPPORTUNITY):
+        s.owner = o.rep_id
+    return outs

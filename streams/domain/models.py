@@ -1,0 +1,542 @@
+"""Records and the per-lead state, as plain typed data.
+
+Input records (`LeadEvent`, `SalesOutcome`) and output records (`StageTransition`,
+`QualifiedLead`, `MarketingFeedback`) are frozen slotted dataclasses whose
+`from_record` / `to_record` speak exactly the dict shapes of docs/records.md.
+
+`LeadState` is the per-lead memory the domain keeps between events. It is a mutable slotted
+object *owned by the domain*: `step`/`tick` never mutate the state they are given, they
+return a fresh one (see `engine.py`). `encode_state` / `decode_state` turn it into compact
+bytes for the worker's table.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class Stage(StrEnum):
+    RAW = "RAW"
+    ENGAGED = "ENGAGED"
+    MQL = "MQL"
+    SAL = "SAL"
+    SQL = "SQL"
+    OPPORTUNITY = "OPPORTUNITY"
+    WON = "WON"
+    LOST = "LOST"
+    NURTURE = "NURTURE"
+    DISQUALIFIED = "DISQUALIFIED"
+    ERASED = "ERASED"
+
+
+class FitGrade(StrEnum):
+    A = "A"
+    B = "B"
+    C = "C"
+    D = "D"
+
+
+class HandoffPath(StrEnum):
+    SCORE = "SCORE"
+    REFERRAL = "REFERRAL"
+    ESCALATION = "ESCALATION"
+
+
+class FeedbackType(StrEnum):
+    ACCEPTED = "ACCEPTED"
+    REJECTED = "REJECTED"
+    RECYCLED = "RECYCLED"
+    CONVERTED = "CONVERTED"
+    LOST = "LOST"
+    SLA_BREACHED = "SLA_BREACHED"
+    DISQUALIFIED = "DISQUALIFIED"
+
+
+# Order is append-only: the index is used in the compact state encoding.
+LEAD_EVENT_TYPES: tuple[str, ...] = (
+    "CONTENT_DOWNLOAD",
+    "WEBINAR_REGISTERED",
+    "WEBINAR_ATTENDED",
+    "NEWSLETTER_SIGNUP",
+    "EMAIL_OPENED",
+    "EMAIL_CLICKED",
+    "FORM_SUBMITTED",
+    "PRICING_PAGE_VISIT",
+    "DEMO_REQUESTED",
+    "DEMO_VIEWED",
+    "TRADE_SHOW_SCAN",
+    "REP_REFERRAL",
+    "MEETING_BOOKED",
+    "PROFILE_UPDATED",
+    "UNSUBSCRIBED",
+    "EMAIL_BOUNCED",
+    "ERASURE_REQUESTED",
+    "UNKNOWN",
+)
+EVENT_TYPE_INDEX: dict[str, int] = {t: i for i, t in enumerate(LEAD_EVENT_TYPES)}
+SALES_OUTCOME_TYPES: tuple[str, ...] = (
+    "ACCEPTED",
+    "REJECTED",
+    "CONTACTED",
+    "MEETING_HELD",
+    "OPPORTUNITY_CREATED",
+    "WON",
+    "LOST",
+    "RECYCLED",
+)
+STAGES: tuple[Stage, ...] = tuple(Stage)
+STAGE_INDEX: dict[Stage, int] = {s: i for i, s in enumerate(STAGES)}
+GRADES: tuple[str, ...] = ("A", "B", "C", "D")
+
+
+@dataclass(slots=True, frozen=True)
+class Reason:
+    rule: str
+    points: float
+
+    def to_record(self) -> dict[str, Any]:
+        return {"rule": self.rule, "points": float(self.points)}
+
+
+def _reasons(reasons: tuple[Reason, ...]) -> list[dict[str, Any]]:
+    return [r.to_record() for r in reasons]
+
+
+# ---------------------------------------------------------------- inputs
+
+
+@dataclass(slots=True, frozen=True)
+class LeadEvent:
+    event_id: str
+    lead_id: str
+    type: str
+    occurred_at: int
+    source: str = ""
+    campaign_id: str | None = None
+    asset_id: str | None = None
+    rep_id: str | None = None
+    attributes: dict[str, str] | None = None
+
+    @classmethod
+    def from_record(cls, rec: dict[str, Any]) -> LeadEvent:
+        t = rec.get("type", "UNKNOWN")
+        if t not in EVENT_TYPE_INDEX:
+            t = "UNKNOWN"  # enum default: old readers survive new types
+        attrs = rec.get("attributes") or {}
+        return cls(
+            event_id=str(rec["event_id"]),
+            lead_id=str(rec["lead_id"]),
+            type=t,
+            occurred_at=int(rec["occurred_at"]),
+            source=str(rec.get("source") or ""),
+            campaign_id=rec.get("campaign_id"),
+            asset_id=rec.get("asset_id"),
+            rep_id=rec.get("rep_id"),
+            attributes={str(k): str(v) for k, v in attrs.items()},
+        )
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "event_id": self.event_id,
+            "lead_id": self.lead_id,
+            "type": self.type,
+            "occurred_at": self.occurred_at,
+            "source": self.source,
+            "campaign_id": self.campaign_id,
+            "asset_id": self.asset_id,
+            "rep_id": self.rep_id,
+            "attributes": dict(self.attributes or {}),
+        }
+
+
+@dataclass(slots=True, frozen=True)
+class SalesOutcome:
+    event_id: str
+    lead_id: str
+    type: str
+    occurred_at: int
+    rep_id: str | None = None
+    reason: str | None = None
+    amount: float | None = None
+
+    @classmethod
+    def from_record(cls, rec: dict[str, Any]) -> SalesOutcome:
+        t = str(rec["type"])
+        if t not in SALES_OUTCOME_TYPES:
+            raise ValueError(f"unknown sales outcome type {t!r}")
+        amount = rec.get("amount")
+        return cls(
+            event_id=str(rec["event_id"]),
+            lead_id=str(rec["lead_id"]),
+            type=t,
+            occurred_at=int(rec["occurred_at"]),
+            rep_id=rec.get("rep_id"),
+            reason=rec.get("reason"),
+            amount=None if amount is None else float(amount),
+        )
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "event_id": self.event_id,
+            "lead_id": self.lead_id,
+            "type": self.type,
+            "occurred_at": self.occurred_at,
+            "rep_id": self.rep_id,
+            "reason": self.reason,
+            "amount": self.amount,
+        }
+
+
+# ---------------------------------------------------------------- outputs
+
+
+@dataclass(slots=True, frozen=True)
+class StageTransition:
+    transition_id: str
+    lead_id: str
+    from_stage: Stage
+    to_stage: Stage
+    occurred_at: int
+    cause_event_id: str
+    score: float
+    fit_grade: str
+    criteria_met: tuple[str, ...]
+    reasons: tuple[Reason, ...]
+    policy_version: str
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "transition_id": self.transition_id,
+            "lead_id": self.lead_id,
+            "from_stage": self.from_stage.value,
+            "to_stage": self.to_stage.value,
+            "occurred_at": self.occurred_at,
+            "cause_event_id": self.cause_event_id,
+            "score": float(self.score),
+            "fit_grade": self.fit_grade,
+            "criteria_met": list(self.criteria_met),
+            "reasons": _reasons(self.reasons),
+            "policy_version": self.policy_version,
+        }
+
+
+@dataclass(slots=True, frozen=True)
+class QualifiedLead:
+    handoff_id: str
+    lead_id: str
+    path: HandoffPath
+    queue: str
+    owner_rep_id: str | None
+    score: float
+    fit_grade: str
+    criteria_met: tuple[str, ...]
+    reasons: tuple[Reason, ...]
+    profile: dict[str, str]
+    first_touch_campaign: str | None
+    last_touch_campaign: str | None
+    campaigns: tuple[str, ...]
+    handed_off_at: int
+    sla_due_at: int
+    policy_version: str
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "handoff_id": self.handoff_id,
+            "lead_id": self.lead_id,
+            "path": self.path.value,
+            "queue": self.queue,
+            "owner_rep_id": self.owner_rep_id,
+            "score": float(self.score),
+            "fit_grade": self.fit_grade,
+            "criteria_met": list(self.criteria_met),
+            "reasons": _reasons(self.reasons),
+            "profile": dict(self.profile),
+            "first_touch_campaign": self.first_touch_campaign,
+            "last_touch_campaign": self.last_touch_campaign,
+            "campaigns": list(self.campaigns),
+            "handed_off_at": self.handed_off_at,
+            "sla_due_at": self.sla_due_at,
+            "policy_version": self.policy_version,
+        }
+
+
+@dataclass(slots=True, frozen=True)
+class MarketingFeedback:
+    feedback_id: str
+    lead_id: str
+    type: FeedbackType
+    reason: str | None
+    campaigns: tuple[str, ...]
+    score_at_handoff: float | None
+    hours_to_first_contact: float | None
+    amount: float | None
+    occurred_at: int
+    policy_version: str
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "feedback_id": self.feedback_id,
+            "lead_id": self.lead_id,
+            "type": self.type.value,
+            "reason": self.reason,
+            "campaigns": list(self.campaigns),
+            "score_at_handoff": self.score_at_handoff,
+            "hours_to_first_contact": self.hours_to_first_contact,
+            "amount": self.amount,
+            "occurred_at": self.occurred_at,
+            "policy_version": self.policy_version,
+        }
+
+
+Output = StageTransition | QualifiedLead | MarketingFeedback
+
+# ---------------------------------------------------------------- state
+
+HISTORY_LIMIT = 32  # recent events kept for "event within N days" and for display
+DEDUPE_LIMIT = 64  # recent event ids remembered (as 48-bit hashes)
+CAMPAIGN_LIMIT = 16  # campaigns touched kept (the first touch is always kept)
+
+
+class LeadState:
+    """Everything the domain remembers about one lead.
+
+    Score is stored as `score_sum`, the sum of every contribution scaled to the time
+    `anchor` (see scoring.py); `contrib` holds the same per rule, for explanations.
+    The open hand-off (if any) lives in the `ho_*` fields.
+    """
+
+    __slots__ = (
+        "anchor",
+        "campaigns",
+        "caps",
+        "clock",
+        "contrib",
+        "counts",
+        "criteria",
+        "disq_rule",
+        "events",
+        "first_touch",
+        "fit_points",
+        "fit_reasons",
+        "grade",
+        "history",
+        "ho_accepted",
+        "ho_at",
+        "ho_closed",
+        "ho_contact",
+        "ho_contact_reported",
+        "ho_due",
+        "ho_escalated",
+        "ho_path",
+        "ho_queue",
+        "ho_score",
+        "ignored",
+        "last_touch",
+        "lead_id",
+        "owner",
+        "profile",
+        "score_sum",
+        "seen",
+        "seq",
+        "stage",
+    )
+
+    def __init__(self, lead_id: str) -> None:
+        self.lead_id = lead_id
+        self.stage: Stage = Stage.RAW
+        self.score_sum = 0.0
+        self.anchor = 0
+        self.clock = 0  # max occurred_at seen (the lead's event-time clock); 0 = no events
+        self.seq = 0  # output counter, shared by all output kinds
+        self.events = 0  # events and outcomes applied
+        self.ignored = 0  # events ignored (after ERASED / terminal, UNKNOWN type, misfit)
+        self.profile: dict[str, str] = {}
+        self.grade = "D"
+        self.fit_points = 0.0
+        self.fit_reasons: tuple[Reason, ...] = ()
+        self.criteria: tuple[str, ...] = ()  # last computed criteria met (display)
+        self.history: list[tuple[int, int]] = []  # (event type index, occurred_at)
+        self.counts: dict[int, int] = {}  # event type index -> count, all time
+        self.campaigns: list[str] = []
+        self.first_touch: str | None = None
+        self.last_touch: str | None = None
+        self.contrib: dict[str, float] = {}  # rule -> contribution scaled to anchor
+        self.caps: dict[int, list[int]] = {}  # type index -> [window index, count]
+        self.seen: list[int] = []  # 48-bit hashes of recent event ids
+        self.disq_rule: str | None = None
+        self.owner: str | None = None
+        # the current (latest) hand-off
+        self.ho_at: int | None = None
+        self.ho_due = 0
+        self.ho_queue = ""
+        self.ho_path = ""
+        self.ho_score = 0.0
+        self.ho_escalated = False
+        self.ho_contact: int | None = None
+        self.ho_contact_reported = False
+        self.ho_accepted = False
+        self.ho_closed = False  # a disposition (accept/reject/recycle...) stopped the clock
+
+    def copy(self) -> LeadState:
+        new = LeadState.__new__(LeadState)
+        for name in LeadState.__slots__:
+            setattr(new, name, getattr(self, name))
+        new.profile = dict(self.profile)
+        new.history = list(self.history)
+        new.counts = dict(self.counts)
+        new.campaigns = list(self.campaigns)
+        new.contrib = dict(self.contrib)
+        new.caps = {k: list(v) for k, v in self.caps.items()}
+        new.seen = list(self.seen)
+        return new
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, LeadState):
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in LeadState.__slots__)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"LeadState({self.lead_id!r}, stage={self.stage.value}, events={self.events})"
+
+
+# ---------------------------------------------------------------- compact encoding
+
+_STATE_FORMAT = 1
+
+
+def _pack_seen(seen: list[int]) -> str:
+    raw = b"".join(h.to_bytes(6, "big") for h in seen)
+    return base64.b64encode(raw).decode("ascii")
+
+
+def _unpack_seen(text: str) -> list[int]:
+    raw = base64.b64decode(text)
+    return [int.from_bytes(raw[i : i + 6], "big") for i in range(0, len(raw), 6)]
+
+
+def encode_state(state: LeadState) -> bytes:
+    """Compact JSON (positional list, short forms); history times relative to the clock."""
+    clock = state.clock
+    hist: list[int] = []
+    for ti, t in state.history:
+        hist.append(ti)
+        hist.append(clock - t)
+    counts: list[int] = []
+    for ti, n in state.counts.items():
+        counts.append(ti)
+        counts.append(n)
+    caps: list[int] = []
+    for ti, (w, n) in state.caps.items():
+        caps += (ti, w, n)
+    ho: list[Any] = []
+    if state.ho_at is not None:
+        ho = [
+            state.ho_at,
+            state.ho_due,
+            state.ho_queue,
+            state.ho_path,
+            state.ho_score,
+            int(state.ho_escalated)
+            | int(state.ho_contact_reported) << 1
+            | int(state.ho_accepted) << 2
+            | int(state.ho_closed) << 3,
+            state.ho_contact,
+        ]
+    doc = [
+        _STATE_FORMAT,
+        state.lead_id,
+        STAGE_INDEX[state.stage],
+        state.score_sum,
+        state.anchor,
+        clock,
+        state.seq,
+        state.events,
+        state.ignored,
+        state.profile,
+        state.grade,
+        state.fit_points,
+        [[r.rule, r.points] for r in state.fit_reasons],
+        list(state.criteria),
+        hist,
+        counts,
+        state.campaigns,
+        state.first_touch,
+        state.last_touch,
+        {k: round(v, 6) for k, v in state.contrib.items()},
+        caps,
+        _pack_seen(state.seen),
+        state.disq_rule,
+        state.owner,
+        ho,
+    ]
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def decode_state(data: bytes) -> LeadState:
+    doc = json.loads(data)
+    if not isinstance(doc, list) or not doc or doc[0] != _STATE_FORMAT:
+        raise ValueError("not a leadflow lead state (unknown format)")
+    (
+        _fmt,
+        lead_id,
+        stage,
+        score_sum,
+        anchor,
+        clock,
+        seq,
+        events,
+        ignored,
+        profile,
+        grade,
+        fit_points,
+        fit_reasons,
+        criteria,
+        hist,
+        counts,
+        campaigns,
+        first_touch,
+        last_touch,
+        contrib,
+        caps,
+        seen,
+        disq_rule,
+        owner,
+        ho,
+    ) = doc
+    s = LeadState(lead_id)
+    s.stage = STAGES[stage]
+    s.score_sum = float(score_sum)
+    s.anchor = anchor
+    s.clock = clock
+    s.seq = seq
+    s.events = events
+    s.ignored = ignored
+    s.profile = profile
+    s.grade = grade
+    s.fit_points = float(fit_points)
+    s.fit_reasons = tuple(Reason(r, float(p)) for r, p in fit_reasons)
+    s.criteria = tuple(criteria)
+    s.history = [(hist[i], clock - hist[i + 1]) for i in range(0, len(hist), 2)]
+    s.counts = {counts[i]: counts[i + 1] for i in range(0, len(counts), 2)}
+    s.campaigns = campaigns
+    s.first_touch = first_touch
+    s.last_touch = last_touch
+    s.contrib = {k: float(v) for k, v in contrib.items()}
+    s.caps = {caps[i]: [caps[i + 1], caps[i + 2]] for i in range(0, len(caps), 3)}
+    s.seen = _unpack_seen(seen)
+    s.disq_rule = disq_rule
+    s.owner = owner
+    if ho:
+        s.ho_at, s.ho_due, s.ho_queue, s.ho_path, s.ho_score, flags, s.ho_contact = ho
+        s.ho_score = float(s.ho_score)
+        s.ho_escalated = bool(flags & 1)
+        s.ho_contact_reported = bool(flags & 2)
+        s.ho_accepted = bool(flags & 4)
+        s.ho_closed = bool(flags & 8)
+    return s
