@@ -31,6 +31,7 @@ from streams.codecs.faust_codecs import (
     codec_name,
     register_faust_codecs,
 )
+from streams.codecs.registry import HttpSchemaRegistry, SchemaRegistryError
 from streams.codecs.schemas import INPUT_KINDS, KINDS, LoadedSchema, SchemaCatalog
 from streams.codecs.validation import DEFAULT_LIMITS, Limits, problems, validate
 from streams.codecs.wire import (
@@ -51,18 +52,17 @@ def default_codecs() -> AvroCodecs:
 def make_codecs(
     schema_registry_url: str | None = None, resolver: SchemaResolver | None = None
 ) -> AvroCodecs:
-    """Codecs for the configured wire format.
+    """Codecs for the configured wire format (the caller reads the settings).
 
-    Without a registry URL: single-object encoding. With one: the Confluent wire format over
-    ``resolver`` (an HTTP registry client is not bundled yet, so a resolver must be given).
+    Without a registry URL or resolver: single-object encoding (the shared
+    ``default_codecs()``). Otherwise the Confluent wire format over ``resolver``, by default
+    an ``HttpSchemaRegistry(schema_registry_url)``.
     """
     if schema_registry_url is None and resolver is None:
         return default_codecs()
     if resolver is None:
-        raise ValueError(
-            "a schema registry URL is set but no schema resolver was given"
-            " (the HTTP registry client is not implemented yet)"
-        )
+        assert schema_registry_url is not None
+        resolver = HttpSchemaRegistry(schema_registry_url)
     catalog = SchemaCatalog.load()
     return AvroCodecs(catalog, ConfluentFormat(catalog, resolver))
 
@@ -79,6 +79,7 @@ __all__ = [
     "ConfluentFormat",
     "DecodeError",
     "ErrorType",
+    "HttpSchemaRegistry",
     "InMemoryResolver",
     "LeadInputCodec",
     "Limits",
@@ -86,6 +87,7 @@ __all__ = [
     "Record",
     "SchemaCatalog",
     "SchemaError",
+    "SchemaRegistryError",
     "SchemaResolver",
     "SingleObjectFormat",
     "UnknownSchemaId",

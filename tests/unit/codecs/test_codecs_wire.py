@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import struct
+import threading
 from collections.abc import Callable
-from typing import Any
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any, ClassVar
 
 import pytest
 from faust.serializers import codecs as faust_codecs
@@ -14,9 +17,12 @@ from streams.codecs import (
     AvroCodecs,
     ConfluentFormat,
     DecodeError,
+    HttpSchemaRegistry,
     InMemoryResolver,
+    LoadedSchema,
     SchemaCatalog,
     SchemaError,
+    SchemaRegistryError,
     UnknownSchemaId,
     make_codecs,
     register_faust_codecs,
@@ -105,8 +111,92 @@ def test_in_memory_resolver() -> None:
 def test_make_codecs() -> None:
     assert make_codecs().wire_format.name == "single-object"
     assert make_codecs("http://registry:8081", InMemoryResolver()).wire_format.name == "confluent"
-    with pytest.raises(ValueError, match="resolver"):
-        make_codecs("http://registry:8081")
+    http = make_codecs("http://registry:8081")
+    assert isinstance(http.wire_format, ConfluentFormat)
+    assert isinstance(http.wire_format.resolver, HttpSchemaRegistry)
+    with pytest.raises(ValueError):
+        make_codecs("registry:8081")
+
+
+def test_unknown_enum_symbol_without_default_is_a_schema_error(
+    confluent: tuple[AvroCodecs, InMemoryResolver], sales_outcome: Callable[..., dict[str, Any]]
+) -> None:
+    """A producer on a newer SalesOutcome with a symbol this reader lacks (no enum default)."""
+    codecs, resolver = confluent
+    newer = json.loads(json.dumps(codecs.catalog.get("SalesOutcome").json))
+    newer["fields"][2]["type"]["symbols"].append("CHURNED")
+    loaded = LoadedSchema.from_json(newer, version="future")
+    producer = AvroCodecs(codecs.catalog, ConfluentFormat(codecs.catalog, resolver))
+    ok = producer.encode_with(loaded, sales_outcome(type="WON", amount=1.0))
+    assert codecs.decode("SalesOutcome", ok)["type"] == "WON"
+    bad = producer.encode_with(loaded, sales_outcome(type="CHURNED"))
+    with pytest.raises(SchemaError):
+        codecs.decode("SalesOutcome", bad)
+
+
+class _FakeRegistry(BaseHTTPRequestHandler):
+    schemas: ClassVar[dict[int, str]] = {}
+    requests: ClassVar[list[tuple[str, str, str | None]]] = []
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _answer(self, code: int, body: Any) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/vnd.schemaregistry.v1+json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.requests.append(("POST", self.path, self.headers.get("Authorization")))
+        if self.path.startswith("/subjects/") and self.path.endswith("/versions"):
+            sid = next((i for i, t in self.schemas.items() if t == body["schema"]), None)
+            if sid is None:
+                sid = len(self.schemas) + 1
+                self.schemas[sid] = body["schema"]
+            self._answer(200, {"id": sid})
+        else:
+            self._answer(500, {"error_code": 50001, "message": "boom"})
+
+    def do_GET(self) -> None:
+        self.requests.append(("GET", self.path, self.headers.get("Authorization")))
+        sid = int(self.path.rsplit("/", 1)[-1])
+        if sid in self.schemas:
+            self._answer(200, {"schema": self.schemas[sid]})
+        else:
+            self._answer(404, {"error_code": 40403, "message": "Schema not found"})
+
+
+def test_http_schema_registry_against_a_fake_server(
+    lead_event: Callable[..., dict[str, Any]]
+) -> None:
+    server = HTTPServer(("127.0.0.1", 0), _FakeRegistry)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        registry = HttpSchemaRegistry(url, username="u", password="p", timeout_s=5)
+        codecs = make_codecs(url, registry)
+        data = codecs.encode("LeadEvent", lead_event())
+        assert data[:5] == b"\x00\x00\x00\x00\x01"
+        reader = make_codecs(url, HttpSchemaRegistry(url))
+        assert reader.decode_lead_input(data) == ("LeadEvent", lead_event())
+        with pytest.raises(DecodeError, match="unknown schema id 7"):
+            reader.decode("LeadEvent", b"\x00\x00\x00\x00\x07\x00")
+        paths = [(m, p) for m, p, _ in _FakeRegistry.requests]
+        assert ("POST", "/subjects/leadflow.LeadEvent/versions") in paths
+        assert ("GET", "/schemas/ids/1") in paths
+        assert _FakeRegistry.requests[0][2] == "Basic dTpw"
+        with pytest.raises(SchemaRegistryError, match="HTTP 500"):
+            HttpSchemaRegistry(url, auto_register=False).register("s", "{}")
+    finally:
+        server.shutdown()
+        server.server_close()
+    with pytest.raises(SchemaRegistryError):
+        HttpSchemaRegistry(url, timeout_s=0.5).schema_text(1)
 
 
 def test_faust_codecs_registered(
