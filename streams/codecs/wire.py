@@ -105,16 +105,17 @@ class ConfluentFormat(WireFormat):
         self.catalog = catalog
         self.resolver = resolver
         self.subject = subject
-        self._ids: dict[int, int] = {}  # id(LoadedSchema) -> registry id
+        self._ids: dict[tuple[str, bytes], int] = {}  # (subject, fingerprint) -> registry id
         self._by_id: dict[int, LoadedSchema] = {}
         self._lock = threading.Lock()
 
     def header(self, schema: LoadedSchema) -> bytes:
-        sid = self._ids.get(id(schema))
+        key = (self.subject(schema), schema.fingerprint)
+        sid = self._ids.get(key)
         if sid is None:
             with self._lock:
-                sid = self.resolver.register(self.subject(schema), schema.text)
-                self._ids[id(schema)] = sid
+                sid = self.resolver.register(key[0], schema.text)
+                self._ids[key] = sid
                 self._by_id.setdefault(sid, schema)
         return CONFLUENT_MAGIC + struct.pack(">I", sid)
 
