@@ -81,9 +81,9 @@ def step(state: LeadState | None, event: LeadEvent | SalesOutcome, policy: Polic
     if len(seen) > DEDUPE_LIMIT:
         del seen[0]
     s.events += 1
-    if isinstance(event, SalesOutcome):
+    if type(event) is SalesOutcome:
         return s, _outcome(s, event, policy)
-    return s, _lead_event(s, event, policy)
+    return s, _lead_event(s, event, policy)  # type: ignore[arg-type]
 
 
 def _lead_event(s: LeadState, ev: LeadEvent, policy: Policy) -> list[Output]:
@@ -140,7 +140,12 @@ def _lead_event(s: LeadState, ev: LeadEvent, policy: Policy) -> list[Output]:
         return []
     if etype == "REP_REFERRAL" and ev.rep_id and _referral_ok(s, policy):
         return _fast_track(s, ev, policy)
-    to = score_move(s, scoring.current_score(s, sc), policy)
+    score = 0.0
+    if s.score_sum:
+        score = s.score_sum * 2.0 ** ((s.anchor - s.clock) / sc.half_life_ms)
+    if score < sc.floor:
+        score = sc.floor
+    to = score_move(s, score, policy)
     if to is None:
         return []
     if to is Stage.ENGAGED:

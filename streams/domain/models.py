@@ -301,6 +301,9 @@ DEDUPE_LIMIT = 64  # recent event ids remembered (as 48-bit hashes)
 CAMPAIGN_LIMIT = 16  # campaigns touched kept (the first touch is always kept)
 
 
+_new_state = object.__new__
+
+
 class LeadState:
     """Everything the domain remembers about one lead.
 
@@ -382,16 +385,41 @@ class LeadState:
         self.ho_closed = False  # a disposition (accept/reject/recycle...) stopped the clock
 
     def copy(self) -> LeadState:
-        new = LeadState.__new__(LeadState)
-        for name in LeadState.__slots__:
-            setattr(new, name, getattr(self, name))
+        """A copy whose containers are independent (written out: this is the hot path)."""
+        new = _new_state(LeadState)
+        new.anchor = self.anchor
+        new.campaigns = self.campaigns[:]
+        new.caps = {k: v[:] for k, v in self.caps.items()} if self.caps else {}
+        new.clock = self.clock
+        new.contrib = self.contrib.copy()
+        new.counts = self.counts.copy()
+        new.criteria = self.criteria
+        new.disq_rule = self.disq_rule
+        new.events = self.events
+        new.first_touch = self.first_touch
+        new.fit_points = self.fit_points
+        new.fit_reasons = self.fit_reasons
+        new.grade = self.grade
+        new.history = self.history[:]
+        new.ho_accepted = self.ho_accepted
+        new.ho_at = self.ho_at
+        new.ho_closed = self.ho_closed
+        new.ho_contact = self.ho_contact
+        new.ho_contact_reported = self.ho_contact_reported
+        new.ho_due = self.ho_due
+        new.ho_escalated = self.ho_escalated
+        new.ho_path = self.ho_path
+        new.ho_queue = self.ho_queue
+        new.ho_score = self.ho_score
+        new.ignored = self.ignored
+        new.last_touch = self.last_touch
+        new.lead_id = self.lead_id
+        new.owner = self.owner
         new.profile = dict(self.profile)
-        new.history = list(self.history)
-        new.counts = dict(self.counts)
-        new.campaigns = list(self.campaigns)
-        new.contrib = dict(self.contrib)
-        new.caps = {k: list(v) for k, v in self.caps.items()}
-        new.seen = list(self.seen)
+        new.score_sum = self.score_sum
+        new.seen = self.seen[:]
+        new.seq = self.seq
+        new.stage = self.stage
         return new
 
     def __eq__(self, other: object) -> bool:

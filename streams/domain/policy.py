@@ -171,6 +171,8 @@ class Policy:
     source: str = ""
     disqualify_uses_events: bool = False
     criteria_names: tuple[str, ...] = field(default=())
+    # the same criteria, profile-only ones first (cheaper to test; counting stops early)
+    criteria_fast_first: tuple[Criterion, ...] = field(default=())
 
 
 # ---------------------------------------------------------------- loading
@@ -402,6 +404,7 @@ def _build(data: object, problems: Problems, source: str) -> Policy | None:
         source=source,
         disqualify_uses_events=any(r.when.uses_events for r in disqualify),
         criteria_names=tuple(c.name for c in criteria),
+        criteria_fast_first=tuple(sorted(criteria, key=lambda c: c.when.uses_events)),
     )
 
 

@@ -65,7 +65,7 @@ def score_move(state: LeadState, score: float, policy: Policy) -> Stage | None:
         if st.mql_min_criteria == 0:
             return Stage.MQL
         met = 0
-        for c in policy.criteria:
+        for c in policy.criteria_fast_first:
             if c.when.test(state):
                 met += 1
                 if met >= st.mql_min_criteria:

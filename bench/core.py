@@ -1,0 +1,193 @@
+"""Benchmark of the pure domain core: `step()` throughput and encoded state size.
+
+    .venv/bin/python bench/core.py [--leads 100000] [--seed 7] [--policy policy/default.yaml]
+
+Generates a realistic synthetic stream with a fixed seed (~10 events per lead: e-mail opens
+and clicks, content, webinars, pricing visits, a few demos, badge scans, referrals,
+unsubscribes, bounces, erasures, ~5% duplicates, and sales outcomes for leads that were
+handed off), interleaved in time across leads, then times `step()` alone on one core
+(generation excluded) and reports events/s plus the median and p99 encoded state size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from streams.domain import (  # noqa: E402
+    LeadEvent,
+    LeadState,
+    QualifiedLead,
+    SalesOutcome,
+    encode_state,
+    load_policy,
+    step,
+)
+
+DAY = 86_400_000
+T0 = 1_790_000_000_000
+
+MIX = [  # (type, weight)
+    ("EMAIL_OPENED", 30),
+    ("EMAIL_CLICKED", 12),
+    ("CONTENT_DOWNLOAD", 12),
+    ("WEBINAR_REGISTERED", 6),
+    ("WEBINAR_ATTENDED", 5),
+    ("NEWSLETTER_SIGNUP", 4),
+    ("FORM_SUBMITTED", 6),
+    ("PRICING_PAGE_VISIT", 8),
+    ("DEMO_REQUESTED", 2),
+    ("DEMO_VIEWED", 3),
+    ("TRADE_SHOW_SCAN", 3),
+    ("MEETING_BOOKED", 1),
+    ("PROFILE_UPDATED", 3),
+    ("UNSUBSCRIBED", 1),
+    ("EMAIL_BOUNCED", 1),
+    ("REP_REFERRAL", 1),
+    ("UNKNOWN", 1),
+]
+COUNTRIES = ["US", "US", "US", "CA", "GB", "DE", "FR", "BR", "IN", "JP"]
+TITLES = ["VP Marketing", "Head of Sales", "Marketing Manager", "Engineer", "CTO",
+          "Director of Ops", "Analyst", "Student", "Founder"]
+CAMPAIGNS = [f"cmp-2026-{i:02d}" for i in range(40)]
+ASSETS = ["pricing-guide", "gartner-mq", "ebook-1", "ebook-2", "case-study", "whitepaper"]
+
+
+def profile(rng: random.Random, i: int) -> dict[str, str]:
+    yn = ["yes", "no", "unknown"]
+    domain = rng.choice(["acme.com", "globex.io", "initech.com", "umbrella.org",
+                         "rivalcorp.com", "state.edu"]) if rng.random() < 0.3 else "example.com"
+    return {
+        "email": f"person{i}@{domain}",
+        "company": f"Company {i % 5000}",
+        "title": rng.choice(TITLES),
+        "country": rng.choice(COUNTRIES),
+        "employees": str(rng.choice([10, 50, 120, 300, 800, 2500, 12000])),
+        "industry": rng.choice(["software", "retail", "fintech", "manufacturing"]),
+        "budget": rng.choice(yn),
+        "authority": rng.choice(yn),
+        "need": rng.choice(yn),
+        "timeframe": rng.choice(["Q1", "this quarter", "unknown", "none"]),
+    }
+
+
+def generate(n_leads: int, seed: int) -> list[LeadEvent]:
+    rng = random.Random(seed)
+    types = [t for t, _ in MIX]
+    weights = [w for _, w in MIX]
+    events: list[LeadEvent] = []
+    for i in range(n_leads):
+        lid = f"L-{i:07d}"
+        n = max(1, int(rng.gauss(10, 3)))
+        t = T0 + rng.randrange(0, 60 * DAY)
+        kinds = rng.choices(types, weights, k=n)
+        kinds[0] = "FORM_SUBMITTED"
+        for j, k in enumerate(kinds):
+            t += rng.randrange(60_000, 4 * DAY)
+            attrs = profile(rng, i) if j == 0 else (
+                {"title": rng.choice(TITLES)} if k == "PROFILE_UPDATED" else {})
+            if k == "REP_REFERRAL":
+                attrs = {"need": rng.choice(["yes", "no"])}
+            ev = LeadEvent(
+                event_id=f"{lid}-e{j}", lead_id=lid, type=k, occurred_at=t, source="bench",
+                campaign_id=rng.choice(CAMPAIGNS) if rng.random() < 0.7 else None,
+                asset_id=rng.choice(ASSETS) if k == "CONTENT_DOWNLOAD" else None,
+                rep_id="rep-zed" if k in ("REP_REFERRAL", "TRADE_SHOW_SCAN") else None,
+                attributes=attrs,
+            )
+            events.append(ev)
+            if rng.random() < 0.05:
+                events.append(ev)  # at-least-once delivery: a duplicate
+        if rng.random() < 0.002:
+            events.append(LeadEvent(f"{lid}-erase", lid, "ERASURE_REQUESTED", t + DAY, "bench",
+                                    None, None, None, {}))
+    events.sort(key=lambda e: e.occurred_at)
+    return events
+
+
+def outcomes_for(handoffs: list[QualifiedLead], seed: int) -> list[SalesOutcome]:
+    rng = random.Random(seed + 1)
+    out: list[SalesOutcome] = []
+    for h in handoffs:
+        t = h.handed_off_at + rng.randrange(3_600_000, 72 * 3_600_000)
+        lid = h.lead_id
+        r = rng.random()
+        if r < 0.3:
+            out.append(SalesOutcome(f"{lid}-o1", lid, "REJECTED", t, h.owner_rep_id, "no budget"))
+            continue
+        out.append(SalesOutcome(f"{lid}-o0", lid, "CONTACTED", t, h.owner_rep_id))
+        out.append(SalesOutcome(f"{lid}-o1", lid, "ACCEPTED", t + 3_600_000, h.owner_rep_id))
+        if r < 0.7:
+            out.append(SalesOutcome(f"{lid}-o2", lid, "MEETING_HELD", t + 3 * DAY, None))
+            if r < 0.5:
+                out.append(SalesOutcome(f"{lid}-o3", lid, "WON", t + 20 * DAY, None, None,
+                                        25_000.0))
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--leads", type=int, default=100_000)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--policy", default=str(Path(__file__).resolve().parent.parent
+                                             / "policy" / "default.yaml"))
+    ap.add_argument("--json", help="also write the figures to this file")
+    args = ap.parse_args()
+    policy = load_policy(args.policy)
+
+    events = generate(args.leads, args.seed)
+    states: dict[str, LeadState] = {}
+    handoffs: list[QualifiedLead] = []
+    n_out = 0
+    get = states.get
+    start = time.perf_counter()
+    for ev in events:
+        s, outs = step(get(ev.lead_id), ev, policy, ev.occurred_at)
+        states[ev.lead_id] = s
+        if outs:
+            n_out += len(outs)
+            for o in outs:
+                if isinstance(o, QualifiedLead):
+                    handoffs.append(o)
+    t_events = time.perf_counter() - start
+
+    outcomes = outcomes_for(handoffs, args.seed)
+    start = time.perf_counter()
+    for oc in outcomes:
+        s, outs = step(get(oc.lead_id), oc, policy, oc.occurred_at)
+        states[oc.lead_id] = s
+        n_out += len(outs)
+    t_outcomes = time.perf_counter() - start
+
+    sizes = sorted(len(encode_state(s)) for s in states.values())
+    total = len(events) + len(outcomes)
+    figures = {
+        "leads": args.leads,
+        "lead_events": len(events),
+        "sales_outcomes": len(outcomes),
+        "outputs": n_out,
+        "handoffs": len(handoffs),
+        "lead_events_per_s": round(len(events) / t_events),
+        "outcomes_per_s": round(len(outcomes) / t_outcomes) if outcomes else None,
+        "all_per_s": round(total / (t_events + t_outcomes)),
+        "state_bytes_median": statistics.median(sizes),
+        "state_bytes_p99": sizes[int(len(sizes) * 0.99) - 1],
+        "state_bytes_max": sizes[-1],
+        "python": sys.version.split()[0],
+    }
+    for k, v in figures.items():
+        print(f"{k:>20}: {v}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
