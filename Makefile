@@ -6,7 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 KAFKA := deploy/kafka/kafka.sh
 
-.PHONY: help setup kafka-install kafka-start kafka-stop run test test-reliability lint bench clean
+
+.PHONY: tools help setup kafka-install kafka-start kafka-stop run test test-reliability lint bench clean
 
 help:
 	@echo "make run    - start local Kafka, create topics, run the worker (the demo)"
@@ -21,7 +22,11 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
-setup: $(STAMP) kafka-install
+setup: $(STAMP) kafka-install tools
+
+# promtool and prometheus (Debian's package) for the alert-rule and scrape tests.
+tools:
+	@sh deploy/prometheus/install-promtool.sh >/dev/null
 
 kafka-install:
 	@$(KAFKA) install

@@ -82,7 +82,8 @@ def create_topics(settings: Settings) -> dict[str, str]:
                 continue
             try:
                 admin.create_topics(
-                    [NewTopic(plan.name, plan.partitions, plan.replication, topic_configs=plan.config)]
+                    [NewTopic(plan.name, plan.partitions, plan.replication,
+                              topic_configs=plan.config)]
                 )
                 result[plan.name] = "created"
             except TopicAlreadyExistsError:

@@ -1,28 +1,24 @@
 """``create_app(settings)``: the Faust app, its stores, web views and agents.
 
 Agents are discovered explicitly: each module listed in ``agents.ALL`` has an
-``attach(app, runtime)`` that declares its agents, tables and timers on the app.
+``attach(app, runtime)`` that declares its agents and timers on the app.
 """
 
 from __future__ import annotations
 
 import ssl
-from dataclasses import dataclass, field
 from typing import Any
 
 import faust
 
+from streams import metrics
 from streams.clock import Clock, system_clock
+from streams.codecs import make_codecs
+from streams.domain import Policy, load_policy
+from streams.runtime import Runtime
 from streams.settings import Settings
 
-
-@dataclass
-class Runtime:
-    """What every agent needs besides the app: settings, the clock, shared services."""
-
-    settings: Settings
-    clock: Clock
-    extras: dict[str, Any] = field(default_factory=dict)
+__all__ = ["Runtime", "create_app", "faust_config"]
 
 
 def broker_credentials(settings: Settings) -> faust.auth.Credentials | None:
@@ -71,23 +67,49 @@ def faust_config(settings: Settings) -> dict[str, Any]:
         "producer_linger_ms": 5,
         "producer_compression_type": None,
         "stream_wait_empty": True,
-        # Tables only grow through our own writes; a bigger buffer means fewer changelog
-        # flushes on the hot path.
         "table_standby_replicas": 0,
         "logging_config": None,
     }
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None) -> faust.App:
+def create_app(settings: Settings, *, clock: Clock | None = None,
+               policy: Policy | None = None) -> faust.App:
     """Build the worker app. Nothing here talks to Kafka; that happens when it starts."""
-    app = faust.App(settings.app_id, **faust_config(settings))
-    runtime = Runtime(settings=settings, clock=clock or system_clock(settings.clock_offset_seconds))
-    app.leadflow = runtime  # type: ignore[attr-defined]
-
     from agents import ALL as agent_modules  # explicit discovery, no scanning
-    from streams import web
+    from streams import tables, topics, web
+    from streams.kpi_store import KpiStore
 
+    policy = policy or load_policy(settings.policy_path)
+    app = faust.App(settings.app_id, **faust_config(settings))
+    runtime = Runtime(
+        settings=settings,
+        clock=clock or system_clock(settings.clock_offset_seconds),
+        policy=policy,
+        codecs=make_codecs(settings.schema_registry_url),
+        topic_names={n: settings.topic(n) for n in settings.topics.all()},
+    )
+    runtime.topics = topics.declare(app, settings)
+    runtime.tables = tables.declare(app, settings)
+    runtime.kpis = KpiStore(runtime.tables.kpis, policy)
+    _setup_metrics(runtime)
+    app.leadflow = runtime  # type: ignore[attr-defined]
     web.attach(app, runtime)
     for module in agent_modules:
         module.attach(app, runtime)
     return app
+
+
+def _setup_metrics(runtime: Runtime) -> None:
+    policy = runtime.policy
+    metrics.set_policy_version(policy.version)
+    metrics.set_known_queues(q.name for q in policy.routing.queues)
+    sla = policy.sla
+    metrics.set_sla_targets(
+        max_breach_ratio=sla.max_breach_rate or 0.0,
+        min_handoffs_per_window=sla.min_handoffs or 0,
+        max_handoffs_per_window=sla.max_handoffs or 0,
+        window_seconds=sla.report_window_ms / 1000.0,
+    )
+    names = list(runtime.topic_names.values())
+    runtime.extras["engine_metrics"] = metrics.EngineMetrics(
+        names, ("leads", "sla-deadlines", "kpi-windows"))

@@ -19,7 +19,7 @@ def one_line_error(exc: BaseException) -> tuple[str, int]:
     try:
         from streams.domain.policy import PolicyError
     except ImportError:  # the domain core is optional for the bare CLI
-        PolicyError = None  # type: ignore[assignment,misc]  # noqa: N806
+        PolicyError = None  # type: ignore[assignment,misc]
     if PolicyError is not None and isinstance(exc, PolicyError):
         first = str(exc).splitlines()[0] if str(exc) else "invalid policy"
         return f"invalid policy: {first}", USAGE

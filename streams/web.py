@@ -1,4 +1,9 @@
-"""HTTP views on the worker's web port: health now; leads, KPIs and metrics join them."""
+"""HTTP views on the worker's web port (contract section 5).
+
+``GET /leads/{lead_id}`` is routed by Faust to the worker that owns the lead's partition;
+``GET /kpis`` merges the KPI windows every worker can read; ``GET /metrics`` is this
+worker's Prometheus registry.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,15 @@ from typing import TYPE_CHECKING, Any
 import faust
 from faust.web import Request, Response, View
 
+from streams import metrics
+
 if TYPE_CHECKING:
-    from streams.app import Runtime
+    from streams.runtime import Runtime
 
 
 def is_ready(app: faust.App) -> bool:
     """Consuming and every table recovered from its changelog."""
-    recovery = app.tables.recovery
+    recovery = app.tables.recovery  # type: ignore[attr-defined]
     return bool(
         app.started
         and not app.rebalancing
@@ -24,6 +31,11 @@ def is_ready(app: faust.App) -> bool:
 
 
 def attach(app: faust.App, runtime: Runtime) -> None:
+    from streams.domain import decode_state
+    from streams.lead_view import lead_view
+
+    leads = runtime.tables.leads
+
     @app.page("/health/live")
     class Live(View):
         async def get(self, request: Request) -> Response:
@@ -33,5 +45,37 @@ def attach(app: faust.App, runtime: Runtime) -> None:
     class Ready(View):
         async def get(self, request: Request) -> Response:
             ready = is_ready(app)
+            metrics_ready(ready)
             body: dict[str, Any] = {"status": "ready" if ready else "starting"}
             return self.json(body, status=200 if ready else 503)
+
+    @app.page("/leads/{lead_id}")
+    @app.table_route(table=leads, match_info="lead_id")
+    async def lead(web: View, request: Request, lead_id: str) -> Response:
+        raw = leads.get(lead_id.encode())
+        if raw is None:
+            return web.json({"error": "unknown lead", "lead_id": lead_id}, status=404)
+        return web.json(lead_view(decode_state(raw), runtime.policy))
+
+    @app.page("/kpis")
+    class Kpis(View):
+        async def get(self, request: Request) -> Response:
+            store = runtime.kpis
+            windows = store.windows()
+            ws = store.window_containing(runtime.sla_clock())
+            body = {
+                "current": store.report(ws, windows.get(ws)),
+                "windows": [store.report(w, a) for w, a in sorted(windows.items())[-7:]],
+            }
+            return self.json(body)
+
+    @app.page("/metrics")
+    class Metrics(View):
+        async def get(self, request: Request) -> Response:
+            metrics_ready(is_ready(app))
+            return self.bytes(metrics.render(), content_type=metrics.CONTENT_TYPE)
+
+    def metrics_ready(ready: bool) -> None:
+        engine = runtime.extras.get("engine_metrics")
+        if engine is not None:
+            engine.set_ready(ready)

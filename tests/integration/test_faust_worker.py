@@ -48,7 +48,8 @@ def _count(worker: WorkerProcess, key: str, want: int, timeout: float = 30.0) ->
     return got
 
 
-def test_worker_relays_and_table_survives_restart(worker_env: dict[str, str], tmp_path: Path) -> None:
+def test_worker_relays_and_table_survives_restart(worker_env: dict[str, str],
+                                                  tmp_path: Path) -> None:
     settings = Settings.from_env(worker_env)
     create_topics(settings)
     worker = WorkerProcess(worker_env, tmp_path / "worker.log", argv=ECHO_APP).start()

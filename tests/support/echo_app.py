@@ -26,7 +26,8 @@ def build(settings: Settings) -> faust.App:
             await sink.send(key=event.key, value=event.value)
 
     @app.page("/echo/{key}")
-    async def count(web: faust.web.View, request: faust.web.Request, key: str) -> faust.web.Response:
+    async def count(web: faust.web.View, request: faust.web.Request,
+                    key: str) -> faust.web.Response:
         return web.json({"key": key, "count": counts.get(key, 0)})
 
     @app.page("/health/ready")

@@ -1,0 +1,96 @@
+"""score_leads: lead events, sales outcomes and SLA ticks -> state, transitions, hand-offs,
+feedback and dead letters. One agent, one ordered stream per partition, one state table.
+
+Per batch: decode + run the domain core (streams.processor), deliver every output and dead
+letter and wait for the broker's acks, then write the leads' new states. Faust acknowledges
+the batch only after this returns, so an offset is committed only for inputs whose effects
+are in Kafka (deterministic ids make the replays after a crash harmless).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from typing import TYPE_CHECKING, Any
+
+import faust
+
+from streams import metrics
+from streams.delivery import Send, deliver_all
+from streams.domain import decode_state, encode_state
+from streams.processor import Inbound, LeadProcessor
+from streams.tables import at_event
+
+if TYPE_CHECKING:
+    from streams.app import Runtime
+
+log = logging.getLogger("leadflow.score_leads")
+
+BATCH_MAX = 500
+BATCH_WITHIN = 0.05  # seconds: a lone event waits at most this long for company
+STOP_GRACE = 30.0
+
+
+def attach(app: faust.App, runtime: Runtime) -> None:
+    topics, tables = runtime.topics, runtime.tables
+    processor = LeadProcessor(runtime.policy, runtime.codecs, runtime.topic_names)
+    kpis = runtime.kpis
+
+    def load(lead_id: str, rec: Inbound) -> Any:
+        with at_event(rec.ref):
+            raw = tables.leads.get(lead_id.encode())
+        return decode_state(raw) if raw else None
+
+    async def run_batch(events: list[faust.EventT[bytes]]) -> None:
+        now = runtime.clock()
+        records = [
+            Inbound(topics.source_of.get(ev.message.topic, "events"), ev.message.topic,
+                    ev.message.partition, ev.message.offset, ev.key, ev.value, ev)
+            for ev in events
+        ]
+        with metrics.time_processing():
+            result = processor.process(records, load, now, runtime.sla_clock())
+            sends = [Send(runtime.topic_names[o.logical], o.key, o.value)
+                     for o in result.outbound]
+            if sends:
+                await deliver_all(app.producer, sends)
+            for lead_id, (state, rec) in result.states.items():
+                key = lead_id.encode()
+                with at_event(rec.ref):
+                    tables.leads[key] = encode_state(state)
+                    due = result.deadlines.get(lead_id)
+                    if due is not None:
+                        tables.deadlines[key] = f"{due}|{rec.partition}".encode()
+                    elif key in tables.deadlines:
+                        del tables.deadlines[key]
+            kpis.observe(result.outputs)
+        runtime.advance_watermark(result.max_event_time)
+        if result.dead_lettered:
+            log.warning("dead-lettered %d record(s)", result.dead_lettered,
+                        extra={"event": "dead_letter", "count": result.dead_lettered})
+
+    async def guarded(events: list[faust.EventT[bytes]]) -> None:
+        # Faust acknowledges the batch when this returns *or raises*: a half-done batch
+        # must never be acknowledged. A stop waits for the batch to finish; anything else
+        # that escapes (the processor already dead-letters bad records) ends the process
+        # without a commit, and the restart replays the batch.
+        task = asyncio.ensure_future(run_batch(events))
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            try:
+                await asyncio.wait_for(task, timeout=STOP_GRACE)
+            except BaseException:
+                log.critical("stopping mid-batch and cannot finish it; exiting without commit")
+                os._exit(70)
+            raise
+        except BaseException:
+            log.critical("batch failed; exiting without commit so it is replayed", exc_info=True)
+            os._exit(70)
+
+    @app.agent(topics.inputs, name="score-leads", concurrency=1)
+    async def score_leads(stream: faust.StreamT[bytes]) -> None:
+        batches = stream.take_events(BATCH_MAX, within=BATCH_WITHIN)  # type: ignore[attr-defined]
+        async for events in batches:
+            await guarded(list(events))

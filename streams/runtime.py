@@ -1,0 +1,42 @@
+"""What every agent shares besides the app: settings, policy, codecs, topics, tables,
+clocks. Built once by ``create_app``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from streams.clock import Clock
+from streams.codecs import AvroCodecs
+from streams.domain import Policy
+from streams.settings import Settings
+
+if TYPE_CHECKING:
+    from streams.kpi_store import KpiStore
+    from streams.tables import Tables
+    from streams.topics import Topics
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    clock: Clock
+    policy: Policy
+    codecs: AvroCodecs
+    topic_names: dict[str, str]
+    topics: Topics = field(init=False)
+    tables: Tables = field(init=False)
+    kpis: KpiStore = field(init=False)
+    # Highest event time this worker has processed: the "stream time".
+    watermark: int = 0
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def advance_watermark(self, event_time: int) -> None:
+        if event_time > self.watermark:
+            self.watermark = event_time
+
+    def sla_clock(self) -> int:
+        """Now, for SLA deadlines: the wall clock, or stream time (replays, the demo)."""
+        if self.settings.sla_clock == "event":
+            return self.watermark
+        return self.clock()

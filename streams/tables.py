@@ -1,0 +1,60 @@
+"""State tables and how their values are encoded.
+
+- ``leads``: lead id -> compact encoded ``LeadState`` (the domain's own encoding).
+- ``sla-deadlines``: lead id -> next SLA deadline (epoch ms), only for open hand-offs, so
+  the SLA watcher scans open deadlines, not every lead.
+- ``kpi-windows``: "<window start>|<partition>" -> KPI aggregate (JSON), one writer per
+  partition, so partial aggregates merge without races.
+
+Keys are raw UTF-8 bytes: the same bytes the input records are keyed (and partitioned) by,
+so Faust's key routing for ``GET /leads/{id}`` finds the worker that owns the lead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import weakref
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+from faust.streams import _current_event
+from faust.types import TableT
+from faust.types.tables import GlobalTableT
+
+from streams.settings import Settings
+
+
+@dataclass(frozen=True)
+class Tables:
+    leads: TableT[bytes, bytes]
+    deadlines: TableT[bytes, bytes]
+    kpis: GlobalTableT
+
+
+def declare(app: faust.App, settings: Settings) -> Tables:
+    common: dict[str, Any] = {"key_type": bytes, "value_type": bytes,
+                              "partitions": settings.partitions}
+    return Tables(
+        leads=app.Table("leads", help="Per-lead state", **common),
+        deadlines=app.Table("sla-deadlines", help="Open SLA deadlines", **common),
+        kpis=app.GlobalTable("kpi-windows", help="KPI aggregates per window and partition",
+                       **common),
+    )
+
+
+@contextlib.contextmanager
+def at_event(event: Any) -> Iterator[None]:
+    """Make ``event`` Faust's current event while touching tables.
+
+    Faust picks the store partition and the changelog partition of a table write from the
+    current event. When a batch is processed after ``take_events``, that would be the
+    batch's last event for every write; each lead's write must land on the partition of
+    the record that carried it.
+    """
+    token = _current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        _current_event.reset(token)
