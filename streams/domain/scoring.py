@@ -19,6 +19,7 @@ from streams.domain.models import LeadEvent, LeadState
 from streams.domain.policy import Scoring
 
 REANCHOR_HALF_LIVES = 256.0
+MAX_BACKWARD_HALF_LIVES = 256.0
 
 
 def event_points(state: LeadState, event: LeadEvent, ti: int, scoring: Scoring
@@ -75,7 +76,10 @@ def add_points(state: LeadState, contributions: list[tuple[str, float]], t: int,
 def raw_score_at(state: LeadState, t: int, scoring: Scoring) -> float:
     if state.score_sum == 0.0:
         return 0.0
-    return float(state.score_sum * 2.0 ** (-(t - state.anchor) / scoring.half_life_ms))
+    x = (state.anchor - t) / scoring.half_life_ms
+    if x > MAX_BACKWARD_HALF_LIVES:  # reading far before the lead's events: stay finite
+        x = MAX_BACKWARD_HALF_LIVES
+    return float(state.score_sum * 2.0**x)
 
 
 def score_at(state: LeadState, t: int, scoring: Scoring) -> float:
