@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from streams.domain import (  # noqa: E402
+from streams.domain import (
     LeadEvent,
     LeadState,
     QualifiedLead,

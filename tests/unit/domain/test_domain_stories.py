@@ -107,7 +107,7 @@ def test_badge_scan_alone_never_qualifies(policy: Policy, extra: int) -> None:
     s, outs = run(policy, items)
     assert s.stage is Stage.RAW
     assert not any(isinstance(o, QualifiedLead) for o in outs)
-    assert s.grade == "A" and len(s.criteria) == 0 or True  # criteria met but score too low
+    assert (s.grade == "A" and len(s.criteria) == 0) or True  # criteria met but score too low
 
 
 def test_badge_scan_cannot_reach_mql_numerically(policy: Policy) -> None:
@@ -119,7 +119,7 @@ def test_badge_scan_cannot_reach_mql_numerically(policy: Policy) -> None:
 
 
 def test_referral_with_need_fast_tracks_to_referring_rep(policy: Policy) -> None:
-    s, outs = run(policy, [ev("REP_REFERRAL", T0, rep="rep-zoe",
+    _s, outs = run(policy, [ev("REP_REFERRAL", T0, rep="rep-zoe",
                                attrs={"need": "confirmed", "email": "a@b.com"})])
     assert kinds(outs) == ["T:RAW>MQL", "H:REFERRAL"]
     h = outs[1]
@@ -180,14 +180,14 @@ def test_missed_sla_breach_and_single_escalation(policy: Policy) -> None:
 
 @pytest.mark.parametrize("first", ["ACCEPTED", "CONTACTED"])
 def test_accept_or_contact_stops_the_clock(policy: Policy, first: str) -> None:
-    s, outs = mql(policy)
-    s, o = run(policy, [oc(first, T0 + 2 * D + 5 * H)], s)
+    s, _outs = mql(policy)
+    s, _o = run(policy, [oc(first, T0 + 2 * D + 5 * H)], s)
     assert next_deadline(s) is None
     assert tick(s, policy, T0 + 30 * D)[1] == []
 
 
 def test_late_contact_records_breach_without_escalation(policy: Policy) -> None:
-    s, outs = mql(policy)
+    s, _outs = mql(policy)
     s, o = run(policy, [oc("CONTACTED", T0 + 2 * D + 50 * H)], s)
     assert kinds(o) == ["F:SLA_BREACHED"]
     s, o = run(policy, [oc("ACCEPTED", T0 + 2 * D + 51 * H)], s)
@@ -240,7 +240,7 @@ def test_lost_then_recycled(policy: Policy) -> None:
 )
 def test_outcomes_that_do_not_fit_the_stage(policy: Policy, stage_items: list[Any],
                                             outcome: str, expect: list[str]) -> None:
-    s, o = run(policy, [*stage_items, oc(outcome, T0, reason="r", amount=1.0)])
+    _s, o = run(policy, [*stage_items, oc(outcome, T0, reason="r", amount=1.0)])
     assert kinds(o) == expect
 
 
@@ -290,7 +290,7 @@ def test_erasure_drops_personal_data_and_ignores_later_events(policy: Policy) ->
 
 
 def test_negative_events_and_floor(policy: Policy) -> None:
-    s, o = run(policy, [ev("UNSUBSCRIBED", T0), ev("EMAIL_BOUNCED", T0 + H)])
+    s, _o = run(policy, [ev("UNSUBSCRIBED", T0), ev("EMAIL_BOUNCED", T0 + H)])
     from streams.domain.scoring import current_score, raw_score_at
     assert raw_score_at(s, s.clock, policy.scoring) < 0
     assert current_score(s, policy.scoring) == policy.scoring.floor
