@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from streams.cli import topics, worker
+from streams.cli import demo, topics, worker
 
 app = typer.Typer(
     name="leadflow",
@@ -18,6 +18,7 @@ app = typer.Typer(
 )
 app.command("worker", help="Run the stream processor (agents, tables, web server).")(worker.run)
 app.add_typer(topics.app, name="topics")
+app.command("demo")(demo.run)
 
 def main() -> None:
     from streams.errors import one_line_error
