@@ -1,18 +1,43 @@
-"""``leadflow worker``: run the stream processor until SIGTERM/SIGINT."""
+"""``leadflow worker``: run the stream processor until SIGTERM/SIGINT.
+
+Logging is leadflow's own (``LEADFLOW_LOG_FORMAT``/``LEADFLOW_LOG_LEVEL``): Faust's worker
+is told not to set up logging, so it neither replaces the handler nor prints its banner
+and terminal spinner into the log.
+"""
 
 from __future__ import annotations
 
 
 def run() -> None:
     """Start the worker: agents, tables, web server; stops cleanly on SIGTERM."""
+    import logging
+
     from faust.worker import Worker
 
     from streams.app import create_app
+    from streams.logs import (
+        EVENT_POLICY_LOADED,
+        EVENT_START,
+        EVENT_STOP,
+        configure_logging,
+        log_event,
+    )
     from streams.preflight import preflight
-    from streams.settings import Settings
+    from streams.settings import Settings, describe
 
     settings = Settings.from_env()
+    configure_logging(settings.log_format, settings.log_level)
+    logging.captureWarnings(True)
+    log = logging.getLogger("streams.worker")
+    log_event(log, EVENT_START, **describe(settings))
     preflight(settings)
     app = create_app(settings)
-    worker = Worker(app, loglevel=settings.log_level.lower(), quiet=True)
-    worker.execute_from_commandline()
+    policy = app.leadflow.policy  # type: ignore[attr-defined]
+    log_event(log, EVENT_POLICY_LOADED, version=policy.version, source=str(policy.source))
+    worker = Worker(app, loglevel=settings.log_level.lower(), quiet=True,
+                    override_logging=False, redirect_stdouts=False)
+    worker.spinner = None  # it writes terminal escapes to stdout even when not a tty
+    try:
+        worker.execute_from_commandline()
+    finally:
+        log_event(log, EVENT_STOP)
