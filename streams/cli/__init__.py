@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from streams.cli import demo, topics, worker
+from streams.cli import demo, lead, policy, tail, topics, worker
 
 app = typer.Typer(
     name="leadflow",
@@ -19,6 +19,9 @@ app = typer.Typer(
 app.command("worker", help="Run the stream processor (agents, tables, web server).")(worker.run)
 app.add_typer(topics.app, name="topics")
 app.command("demo")(demo.run)
+app.command("tail")(tail.run)
+app.command("lead")(lead.run)
+app.add_typer(policy.app, name="policy")
 
 def main() -> None:
     from streams.errors import one_line_error

@@ -68,7 +68,7 @@ def _example(demo: Demo) -> str:
 
 def _publish(settings: Settings, demo: Demo, rate: float, quiet: bool) -> None:
     from kafka import KafkaProducer
-    from kafka.errors import KafkaError, NoBrokersAvailable
+    from kafka.errors import KafkaError
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from streams.codecs import default_codecs
@@ -78,7 +78,7 @@ def _publish(settings: Settings, demo: Demo, rate: float, quiet: bool) -> None:
         producer = KafkaProducer(bootstrap_servers=settings.broker_hosts, acks="all",
                                  linger_ms=20, request_timeout_ms=15000,
                                  **_security(settings))
-    except NoBrokersAvailable:
+    except KafkaError:
         typer.echo(f"leadflow: no Kafka broker at {settings.broker_hosts} "
                    "(start one: make kafka-start)", err=True)
         raise typer.Exit(USAGE) from None

@@ -61,7 +61,8 @@ class DemoRecord:
         if self.raw is not None:
             return self.raw
         assert self.record is not None
-        return bytes(codecs.encode(self.kind, self.record))
+        kind = "LeadEvent" if self.kind == "malformed" else self.kind  # well-formed Avro
+        return bytes(codecs.encode(kind, self.record))
 
 
 @dataclass
