@@ -55,6 +55,7 @@ class Condition:
     test: Test
     uses_events: bool  # re-evaluate on every event, not only on profile change
     text: str  # compact human form, for explanations
+    attrs: frozenset[str] = frozenset()  # profile attributes it reads
 
 
 class Problems:
@@ -144,7 +145,8 @@ def compile_condition(raw: object, path: str, problems: Problems) -> Condition |
             tests = tuple(p.test for p in good)
             uses = any(p.uses_events for p in good)
             text = f"{comb}(" + ", ".join(p.text for p in good) + ")"
-            return _combine(comb, tests, uses, text)
+            attrs = frozenset().union(*(p.attrs for p in good))
+            return _combine(comb, tests, uses, text, attrs)
     if "not" in raw:
         if len(keys) != 1:
             problems.add(path, "'not' must be the only key of its condition")
@@ -153,7 +155,8 @@ def compile_condition(raw: object, path: str, problems: Problems) -> Condition |
         if inner is None:
             return None
         it = inner.test
-        return Condition(lambda s: not it(s), inner.uses_events, f"not({inner.text})")
+        return Condition(lambda s: not it(s), inner.uses_events, f"not({inner.text})",
+                         inner.attrs)
     if "attribute" in raw:
         return _compile_attribute(raw, path, problems)
     if "event" in raw:
@@ -163,18 +166,25 @@ def compile_condition(raw: object, path: str, problems: Problems) -> Condition |
     return None
 
 
-def _combine(comb: str, tests: tuple[Test, ...], uses: bool, text: str) -> Condition:
+def _combine(comb: str, tests: tuple[Test, ...], uses: bool, text: str,
+             attrs: frozenset[str]) -> Condition:
     if comb == "all":
 
         def all_of(s: Subject) -> bool:
-            return all(t(s) for t in tests)
+            for t in tests:  # noqa: SIM110 (a plain loop is faster than all() + generator)
+                if not t(s):
+                    return False
+            return True
 
-        return Condition(all_of, uses, text)
+        return Condition(all_of, uses, text, attrs)
 
     def any_of(s: Subject) -> bool:
-        return any(t(s) for t in tests)
+        for t in tests:  # noqa: SIM110 (a plain loop is faster than any() + generator)
+            if t(s):
+                return True
+        return False
 
-    return Condition(any_of, uses, text)
+    return Condition(any_of, uses, text, attrs)
 
 
 def _compile_attribute(raw: dict[Any, Any], path: str, problems: Problems) -> Condition | None:
@@ -205,18 +215,21 @@ def _compile_attribute(raw: dict[Any, Any], path: str, problems: Problems) -> Co
         return None
     text = f"{attr} " + " ".join(f"{op} {raw[op]!r}" for op in ops)
     if len(tests) == 1:
-        return Condition(tests[0], False, text)
+        return Condition(tests[0], False, text, frozenset({attr}))
     tt = tuple(tests)
-    return Condition(lambda s: all(t(s) for t in tt), False, text)
+    return Condition(lambda s: all(t(s) for t in tt), False, text, frozenset({attr}))
 
 
 def _to_float(v: str | None) -> float | None:
-    if v is None:
+    if not v:
         return None
     try:
-        f = float(v.replace(",", "").strip())
+        f = float(v)
     except ValueError:
-        return None
+        try:
+            f = float(v.replace(",", "").strip())
+        except ValueError:
+            return None
     return f if f == f else None
 
 
@@ -314,6 +327,8 @@ def _compile_event(raw: dict[Any, Any], path: str, problems: Problems) -> Condit
     span = int(within * DAY_MS)
 
     def recent(s: Subject) -> bool:
+        if s.counts.get(ti, 0) < count:  # never happened often enough at all
+            return False
         since = s.clock - span
         n = 0
         for t_i, t in s.history:

@@ -26,7 +26,7 @@ def transition(s: LeadState, to: Stage, cause_event_id: str, t: int, policy: Pol
     s.seq += 1
     frm = s.stage
     s.stage = to
-    criteria = crit.refresh(s, policy) if to is not Stage.ERASED else ()
+    criteria = crit.met(s, policy) if to is not Stage.ERASED else ()
     return StageTransition(
         transition_id=f"transition:{s.lead_id}:{s.seq}",
         lead_id=s.lead_id,
@@ -69,7 +69,7 @@ def handoff(s: LeadState, path: HandoffPath, queue: str, owner: str | None, at: 
         owner_rep_id=owner,
         score=score,
         fit_grade=s.grade,
-        criteria_met=s.criteria,
+        criteria_met=crit.met(s, policy),
         reasons=top_reasons(s, policy, cause),
         profile=dict(s.profile),
         first_touch_campaign=s.first_touch,

@@ -7,6 +7,7 @@ points are kept, largest first; ties break by rule name so the list is determini
 
 from __future__ import annotations
 
+from streams.domain.fit import reasons as fit_reasons
 from streams.domain.models import LeadState, Reason
 from streams.domain.policy import Policy
 
@@ -23,11 +24,19 @@ def score_reasons(state: LeadState, policy: Policy) -> list[Reason]:
 def top_reasons(state: LeadState, policy: Policy, cause: Reason | None = None
                 ) -> tuple[Reason, ...]:
     """Top reasons; `cause` (e.g. the outcome or rule that forced a move) always comes first."""
-    items = score_reasons(state, policy) + list(state.fit_reasons)
-    items = [r for r in items if r.points]
-    items.sort(key=lambda r: (-abs(r.points), r.rule))
+    ranked: list[tuple[float, str, float]] = []
+    if state.contrib:
+        f = 2.0 ** ((state.anchor - state.clock) / policy.scoring.half_life_ms)
+        for k, v in state.contrib.items():
+            p = round(v * f, 4)
+            if p:
+                ranked.append((-abs(p), k, p))
+    for r in fit_reasons(state, policy):
+        if r.points:
+            ranked.append((-abs(r.points), r.rule, r.points))
+    ranked.sort()
     if cause is not None:
-        return (cause, *items[: TOP_N - 1])
-    if not items:
+        return (cause, *(Reason(k, p) for _, k, p in ranked[: TOP_N - 1]))
+    if not ranked:
         return (Reason("score", 0.0),)
-    return tuple(items[:TOP_N])
+    return tuple(Reason(k, p) for _, k, p in ranked[:TOP_N])

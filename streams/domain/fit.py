@@ -3,28 +3,45 @@
 from __future__ import annotations
 
 from streams.domain.models import LeadState, Reason
-from streams.domain.policy import Fit
+from streams.domain.policy import Fit, Policy
 
 GRADE_RANK = {"A": 0, "B": 1, "C": 2, "D": 3}
 
 
-def evaluate(state: LeadState, fit: Fit) -> tuple[float, str, tuple[Reason, ...]]:
+def evaluate(state: LeadState, fit: Fit) -> tuple[float, str, int]:
+    """(points, grade, bitmask of the rules that hold)."""
     points = 0.0
-    reasons: list[Reason] = []
-    for rule in fit.rules:
+    mask = 0
+    for i, rule in enumerate(fit.rules):
         if rule.when.test(state):
             points += rule.points
-            reasons.append(Reason(f"fit:{rule.name}", rule.points))
+            mask |= 1 << i
     grade = "D"
     for g, threshold in fit.thresholds:
         if points >= threshold:
             grade = g
             break
-    return points, grade, tuple(reasons)
+    return points, grade, mask
 
 
-def refresh(state: LeadState, fit: Fit) -> None:
-    state.fit_points, state.grade, state.fit_reasons = evaluate(state, fit)
+def reasons(state: LeadState, policy: Policy) -> list[Reason]:
+    """The fit rules that hold, as reasons `fit:<rule>` (empty if the policy changed since)."""
+    if state.pv != policy.version:
+        return []
+    mask = state.fmask
+    return [Reason(f"fit:{r.name}", r.points) for i, r in enumerate(policy.fit.rules)
+            if mask >> i & 1]
+
+
+def refresh(state: LeadState, policy: Policy) -> None:
+    """Re-evaluate what depends on the profile: fit and the profile-only criteria count."""
+    state.fit_points, state.grade, state.fmask = evaluate(state, policy.fit)
+    state.pv = policy.version
+    mask = 0
+    for i, c in enumerate(policy.profile_criteria):
+        if c.when.test(state):
+            mask |= 1 << i
+    state.pcrit = mask
 
 
 def grade_at_least(grade: str, minimum: str) -> bool:

@@ -297,7 +297,7 @@ Output = StageTransition | QualifiedLead | MarketingFeedback
 # ---------------------------------------------------------------- state
 
 HISTORY_LIMIT = 32  # recent events kept for "event within N days" and for display
-DEDUPE_LIMIT = 64  # recent event ids remembered (as 48-bit hashes)
+DEDUPE_LIMIT = 64  # recent event ids remembered (as 64-bit hashes)
 CAMPAIGN_LIMIT = 16  # campaigns touched kept (the first touch is always kept)
 
 
@@ -319,12 +319,11 @@ class LeadState:
         "clock",
         "contrib",
         "counts",
-        "criteria",
         "disq_rule",
         "events",
         "first_touch",
         "fit_points",
-        "fit_reasons",
+        "fmask",
         "grade",
         "history",
         "ho_accepted",
@@ -341,7 +340,9 @@ class LeadState:
         "last_touch",
         "lead_id",
         "owner",
+        "pcrit",
         "profile",
+        "pv",
         "score_sum",
         "seen",
         "seq",
@@ -360,8 +361,9 @@ class LeadState:
         self.profile: dict[str, str] = {}
         self.grade = "D"
         self.fit_points = 0.0
-        self.fit_reasons: tuple[Reason, ...] = ()
-        self.criteria: tuple[str, ...] = ()  # last computed criteria met (display)
+        self.fmask = 0  # bitmask of the fit rules that hold (policy version `pv`)
+        self.pcrit = 0  # bitmask of profile-only criteria met (refreshed with the fit)
+        self.pv = ""  # version of the policy the cached fit/pcrit were computed with
         self.history: list[tuple[int, int]] = []  # (event type index, occurred_at)
         self.counts: dict[int, int] = {}  # event type index -> count, all time
         self.campaigns: list[str] = []
@@ -369,7 +371,7 @@ class LeadState:
         self.last_touch: str | None = None
         self.contrib: dict[str, float] = {}  # rule -> contribution scaled to anchor
         self.caps: dict[int, list[int]] = {}  # type index -> [window index, count]
-        self.seen: list[int] = []  # 48-bit hashes of recent event ids
+        self.seen: list[int] = []  # 64-bit hashes of recent event ids
         self.disq_rule: str | None = None
         self.owner: str | None = None
         # the current (latest) hand-off
@@ -393,12 +395,11 @@ class LeadState:
         new.clock = self.clock
         new.contrib = self.contrib.copy()
         new.counts = self.counts.copy()
-        new.criteria = self.criteria
         new.disq_rule = self.disq_rule
         new.events = self.events
         new.first_touch = self.first_touch
         new.fit_points = self.fit_points
-        new.fit_reasons = self.fit_reasons
+        new.fmask = self.fmask
         new.grade = self.grade
         new.history = self.history[:]
         new.ho_accepted = self.ho_accepted
@@ -415,6 +416,8 @@ class LeadState:
         new.last_touch = self.last_touch
         new.lead_id = self.lead_id
         new.owner = self.owner
+        new.pcrit = self.pcrit
+        new.pv = self.pv
         new.profile = dict(self.profile)
         new.score_sum = self.score_sum
         new.seen = self.seen[:]
@@ -439,13 +442,18 @@ _STATE_FORMAT = 1
 
 
 def _pack_seen(seen: list[int]) -> str:
-    raw = b"".join(h.to_bytes(6, "big") for h in seen)
+    raw = b"".join(h.to_bytes(8, "big") for h in seen)
     return base64.b64encode(raw).decode("ascii")
 
 
 def _unpack_seen(text: str) -> list[int]:
     raw = base64.b64decode(text)
-    return [int.from_bytes(raw[i : i + 6], "big") for i in range(0, len(raw), 6)]
+    return [int.from_bytes(raw[i : i + 8], "big") for i in range(0, len(raw), 8)]
+
+
+def _g6(v: float) -> float:
+    """Six significant digits: contributions only explain, the score itself stays exact."""
+    return float(f"{v:.6g}")
 
 
 def encode_state(state: LeadState) -> bytes:
@@ -489,14 +497,15 @@ def encode_state(state: LeadState) -> bytes:
         state.profile,
         state.grade,
         state.fit_points,
-        [[r.rule, r.points] for r in state.fit_reasons],
-        list(state.criteria),
+        state.fmask,
+        state.pcrit,
+        state.pv,
         hist,
         counts,
         state.campaigns,
         state.first_touch,
         state.last_touch,
-        {k: round(v, 6) for k, v in state.contrib.items()},
+        [x for k, v in state.contrib.items() for x in (EVENT_TYPE_INDEX.get(k, k), _g6(v))],
         caps,
         _pack_seen(state.seen),
         state.disq_rule,
@@ -523,8 +532,9 @@ def decode_state(data: bytes) -> LeadState:
         profile,
         grade,
         fit_points,
-        fit_reasons,
-        criteria,
+        fmask,
+        pcrit,
+        pv,
         hist,
         counts,
         campaigns,
@@ -548,14 +558,18 @@ def decode_state(data: bytes) -> LeadState:
     s.profile = profile
     s.grade = grade
     s.fit_points = float(fit_points)
-    s.fit_reasons = tuple(Reason(r, float(p)) for r, p in fit_reasons)
-    s.criteria = tuple(criteria)
+    s.fmask = fmask
+    s.pcrit = pcrit
+    s.pv = pv
     s.history = [(hist[i], clock - hist[i + 1]) for i in range(0, len(hist), 2)]
     s.counts = {counts[i]: counts[i + 1] for i in range(0, len(counts), 2)}
     s.campaigns = campaigns
     s.first_touch = first_touch
     s.last_touch = last_touch
-    s.contrib = {k: float(v) for k, v in contrib.items()}
+    s.contrib = {
+        (LEAD_EVENT_TYPES[k] if isinstance(k, int) else k): float(v)
+        for k, v in zip(contrib[::2], contrib[1::2], strict=True)
+    }
     s.caps = {caps[i]: [caps[i + 1], caps[i + 2]] for i in range(0, len(caps), 3)}
     s.seen = _unpack_seen(seen)
     s.disq_rule = disq_rule

@@ -171,8 +171,11 @@ class Policy:
     source: str = ""
     disqualify_uses_events: bool = False
     criteria_names: tuple[str, ...] = field(default=())
-    # the same criteria, profile-only ones first (cheaper to test; counting stops early)
-    criteria_fast_first: tuple[Criterion, ...] = field(default=())
+    # criteria split: profile-only ones are counted once per profile change (state.pcrit)
+    profile_criteria: tuple[Criterion, ...] = field(default=())
+    event_criteria: tuple[Criterion, ...] = field(default=())
+    # profile attributes read by fit, disqualify and criteria: a change re-evaluates them
+    watched_attrs: frozenset[str] = field(default=frozenset())
 
 
 # ---------------------------------------------------------------- loading
@@ -404,7 +407,11 @@ def _build(data: object, problems: Problems, source: str) -> Policy | None:
         source=source,
         disqualify_uses_events=any(r.when.uses_events for r in disqualify),
         criteria_names=tuple(c.name for c in criteria),
-        criteria_fast_first=tuple(sorted(criteria, key=lambda c: c.when.uses_events)),
+        profile_criteria=tuple(c for c in criteria if not c.when.uses_events),
+        event_criteria=tuple(c for c in criteria if c.when.uses_events),
+        watched_attrs=frozenset().union(
+            *(r.when.attrs for r in fit.rules), *(r.when.attrs for r in disqualify),
+            *(c.when.attrs for c in criteria)),
     )
 
 

@@ -10,7 +10,7 @@ noticed, `step` records the breach (no escalation: someone is now working the le
 
 from __future__ import annotations
 
-from streams.domain import emit
+from streams.domain import emit, fit
 from streams.domain.models import FeedbackType, HandoffPath, LeadState, Output
 from streams.domain.policy import Policy
 from streams.domain.routing import assign_rep
@@ -24,11 +24,15 @@ def next_deadline(state: LeadState) -> int | None:
     return state.ho_due
 
 
-def tick(state: LeadState, policy: Policy, now: int) -> tuple[LeadState, list[Output]]:
+def tick(state: LeadState, policy: Policy, now: int, *, inplace: bool = False
+         ) -> tuple[LeadState, list[Output]]:
+    """SLA deadlines at processing time `now`. Same ownership rule as `step` (`inplace`)."""
     due = next_deadline(state)
     if due is None or now < due:
         return state, []
-    s = state.copy()
+    s = state if inplace else state.copy()
+    if s.pv != policy.version:  # the policy changed since the last event: re-evaluate fit
+        fit.refresh(s, policy)
     s.ho_escalated = True
     outs: list[Output] = [emit.feedback(s, FeedbackType.SLA_BREACHED, "sla_breached", due,
                                         policy)]

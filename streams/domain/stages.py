@@ -62,14 +62,16 @@ def score_move(state: LeadState, score: float, policy: Policy) -> Stage | None:
     """MQL when score, grade *and* criteria hold; ENGAGED from RAW on score alone."""
     st = policy.stages
     if (score >= st.mql_score and grade_at_least(state.grade, st.mql_min_grade)):
-        if st.mql_min_criteria == 0:
+        need = st.mql_min_criteria
+        met = state.pcrit.bit_count()  # profile-only criteria, evaluated on profile change
+        if met >= need:
             return Stage.MQL
-        met = 0
-        for c in policy.criteria_fast_first:
-            if c.when.test(state):
-                met += 1
-                if met >= st.mql_min_criteria:
-                    return Stage.MQL
+        if met + len(policy.event_criteria) >= need:
+            for c in policy.event_criteria:
+                if c.when.test(state):
+                    met += 1
+                    if met >= need:
+                        return Stage.MQL
     if state.stage is Stage.RAW and score >= st.engaged_score:
         return Stage.ENGAGED
     return None
