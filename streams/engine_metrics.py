@@ -95,22 +95,21 @@ async def consumer_lag(consumer: Any, topics: Iterable[str]) -> dict[TP, int]:
     yet is left out.
     """
     wanted = frozenset(topics)
-    tps = [tp for tp in consumer.assignment() if tp.topic in wanted]
+    highs: dict[TP, int] = {}
+    for tp in consumer.assignment():
+        if tp.topic in wanted:
+            high = consumer.highwater(tp)
+            if high is not None:
+                highs[tp] = int(high)
     committed: dict[TP, int | None] = {
-        tp: consumer._committed_offset.get(tp) for tp in tps  # read only, no insert
+        tp: consumer._committed_offset.get(tp) for tp in highs  # read only, no insert
     }
-    missing = [tp for tp, off in committed.items() if off is None]
+    missing = sorted(tp for tp, off in committed.items() if off is None)
     if missing:
         earliest = await consumer.earliest_offsets(*missing)
         committed.update({tp: earliest.get(tp) for tp in missing})
-    lag: dict[TP, int] = {}
-    for tp in tps:
-        high = consumer.highwater(tp)
-        base = committed.get(tp)
-        if high is None or base is None:
-            continue
-        lag[tp] = max(0, int(high) - int(base))
-    return lag
+    return {tp: max(0, high - int(base)) for tp, high in highs.items()
+            if (base := committed.get(tp)) is not None}
 
 
 def table_keys(table: Any) -> int:
@@ -159,7 +158,7 @@ def attach(app: faust.App, runtime: Runtime) -> EngineSensor:
         engine.set_ready(ready)
         if ready and not state["ready"]:
             partitions = len(app.consumer.assignment())
-            log_event(log, EVENT_READY, partitions=partitions)
+            log_event(log, EVENT_READY, assigned_partitions=partitions)
         state["ready"] = ready
         if not ready:
             return
