@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from streams.cli import demo, lead, policy, tail, topics, worker
+from streams.cli import backtest, demo, lead, policy, tail, topics, worker
 
 app = typer.Typer(
     name="leadflow",
@@ -22,6 +22,7 @@ app.command("demo")(demo.run)
 app.command("tail")(tail.run)
 app.command("lead")(lead.run)
 app.add_typer(policy.app, name="policy")
+app.command("backtest")(backtest.run)
 
 def main() -> None:
     from streams.errors import one_line_error
