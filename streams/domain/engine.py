@@ -137,23 +137,7 @@ def _lead_event(s: LeadState, ev: LeadEvent, policy: Policy) -> list[Output]:
                 del camps[1]
     # score
     sc = policy.scoring
-    if etype in sc.caps or sc.rules_by_type[etype]:
-        pts = scoring.event_points(s, ev, ti, sc)
-        if pts:
-            scoring.add_points(s, pts, t, sc)
-    else:  # the common case, inlined: plain points for the type
-        p = sc.points.get(etype)
-        if p:
-            if s.score_sum == 0.0 and not s.contrib:
-                s.anchor = t
-            x = (t - s.anchor) / sc.half_life_ms
-            if x > scoring.REANCHOR_HALF_LIVES:
-                scoring.add_points(s, [(etype, p)], t, sc)
-            else:
-                v = p * 2.0**x
-                s.score_sum += v
-                contrib = s.contrib
-                contrib[etype] = contrib.get(etype, 0.0) + v
+    scoring.score_event(s, ev, sc)
     if changed or policy.fit.uses_events or s.pv != policy.version:
         changed = True  # (first event, or the policy changed since: re-evaluate everything)
         fit.refresh(s, policy)
