@@ -38,8 +38,7 @@ kafka-stop:
 	@$(KAFKA) stop
 
 run: setup kafka-start
-	$(BIN)/leadflow topics create
-	$(BIN)/leadflow worker
+	@bash scripts/run_demo.sh
 
 test: setup
 	$(BIN)/pytest
