@@ -136,6 +136,7 @@ def observed(broker: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         "LEADFLOW_BROKER": broker, "LEADFLOW_TOPIC_PREFIX": run + ".",
         "LEADFLOW_APP_ID": run, "LEADFLOW_DATA_DIR": str(tmp / "data"),
         "LEADFLOW_PARTITIONS": "2", "LEADFLOW_LOG_FORMAT": "json",
+        "LEADFLOW_SLA_CHECK_INTERVAL": "0.5",
     }
     settings = Settings.from_env(env)
     create_topics(settings)
@@ -162,15 +163,18 @@ def observed(broker: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 
 def test_metrics_has_every_contract_metric_with_the_story_values(observed: Observed) -> None:
     obs = observed
-    # Engine figures are refreshed by a timer: wait for the lag of the consumed (and
-    # committed) events to drop to 0 and for the lead to be counted in its table.
+    # Engine figures and open hand-offs are refreshed by timers: wait for the lag of the
+    # consumed (and committed) events to drop to 0, the lead to be counted in its table
+    # and its hand-off to be seen by the SLA watcher.
     def engine_settled() -> bool:
         s = obs.samples()
         return (total(s, "leadflow_table_keys", table="leads") == 1
                 and total(s, "leadflow_commit_seconds_count") > 0
                 and any(n == "leadflow_consumer_lag"
                         and lab["topic"] == obs.settings.topic("events") for n, lab, _ in s)
-                and total(s, "leadflow_consumer_lag", topic=obs.settings.topic("events")) == 0)
+                and total(s, "leadflow_consumer_lag", topic=obs.settings.topic("events")) == 0
+                # set by the SLA watcher's timer (every LEADFLOW_SLA_CHECK_INTERVAL)
+                and total(s, "leadflow_sla_open_handoffs") == 1)
 
     wait_for("engine metrics", engine_settled, timeout=30.0,
              detail=lambda: obs.worker.get_text("/metrics"))
