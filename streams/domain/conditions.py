@@ -306,8 +306,8 @@ def _compile_event(raw: dict[Any, Any], path: str, problems: Problems) -> Condit
     within: float | None = None
     if "within_days" in raw:
         within = _num(raw["within_days"])
-        if within is None or within <= 0:
-            problems.add(f"{path}.within_days", "must be a positive number of days")
+        if within is None or within <= 0 or within > 36_500:
+            problems.add(f"{path}.within_days", "must be a positive number of days (<= 36500)")
             ok = False
     count = 1
     if "count_gte" in raw:

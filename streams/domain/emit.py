@@ -43,7 +43,8 @@ def transition(s: LeadState, to: Stage, cause_event_id: str, t: int, policy: Pol
 
 
 def handoff(s: LeadState, path: HandoffPath, queue: str, owner: str | None, at: int,
-            policy: Policy, *, fresh: bool = True) -> QualifiedLead:
+            policy: Policy, *, fresh: bool = True, criteria: tuple[str, ...] | None = None
+            ) -> QualifiedLead:
     """A hand-off; `fresh` starts a new SLA clock (SCORE/REFERRAL), else re-routes it."""
     s.seq += 1
     score = current_score(s, policy.scoring)
@@ -69,7 +70,7 @@ def handoff(s: LeadState, path: HandoffPath, queue: str, owner: str | None, at: 
         owner_rep_id=owner,
         score=score,
         fit_grade=s.grade,
-        criteria_met=crit.met(s, policy),
+        criteria_met=crit.met(s, policy) if criteria is None else criteria,
         reasons=top_reasons(s, policy, cause),
         profile=dict(s.profile),
         first_touch_campaign=s.first_touch,

@@ -160,11 +160,10 @@ def _lead_event(s: LeadState, ev: LeadEvent, policy: Policy) -> list[Output]:
         return []
     if to is Stage.ENGAGED:
         return [emit.transition(s, to, ev.event_id, t, policy)]
-    outs: list[Output] = [emit.transition(s, Stage.MQL, ev.event_id, t, policy)]
+    tr = emit.transition(s, Stage.MQL, ev.event_id, t, policy)
     q = choose_queue(s, policy.routing)
-    outs.append(emit.handoff(s, HandoffPath.SCORE, q.name, assign_rep(s.lead_id, q.reps), t,
-                             policy))
-    return outs
+    return [tr, emit.handoff(s, HandoffPath.SCORE, q.name, assign_rep(s.lead_id, q.reps), t,
+                             policy, criteria=tr.criteria_met)]
 
 
 def _referral_ok(s: LeadState, policy: Policy) -> bool:
@@ -177,11 +176,9 @@ def _referral_ok(s: LeadState, policy: Policy) -> bool:
 
 def _fast_track(s: LeadState, ev: LeadEvent, policy: Policy) -> list[Output]:
     cause = Reason(f"referral:{ev.rep_id}", 0.0)
-    outs: list[Output] = [emit.transition(s, Stage.MQL, ev.event_id, ev.occurred_at, policy,
-                                          cause)]
-    outs.append(emit.handoff(s, HandoffPath.REFERRAL, policy.referral.queue, ev.rep_id,
-                             ev.occurred_at, policy))
-    return outs
+    tr = emit.transition(s, Stage.MQL, ev.event_id, ev.occurred_at, policy, cause)
+    return [tr, emit.handoff(s, HandoffPath.REFERRAL, policy.referral.queue, ev.rep_id,
+                             ev.occurred_at, policy, criteria=tr.criteria_met)]
 
 
 def _disqualify(s: LeadState, ev: LeadEvent, rule: str, policy: Policy) -> list[Output]:

@@ -302,17 +302,7 @@ CAMPAIGN_LIMIT = 16  # campaigns touched kept (the first touch is always kept)
 
 
 _new_state = object.__new__
-
-
-class LeadState:
-    """Everything the domain remembers about one lead.
-
-    Score is stored as `score_sum`, the sum of every contribution scaled to the time
-    `anchor` (see scoring.py); `contrib` holds the same per rule, for explanations.
-    The open hand-off (if any) lives in the `ho_*` fields.
-    """
-
-    __slots__ = (
+_STATE_FIELDS = (
         "anchor",
         "campaigns",
         "caps",
@@ -347,7 +337,18 @@ class LeadState:
         "seen",
         "seq",
         "stage",
-    )
+)
+
+
+class LeadState:
+    """Everything the domain remembers about one lead.
+
+    Score is stored as `score_sum`, the sum of every contribution scaled to the time
+    `anchor` (see scoring.py); `contrib` holds the same per rule, for explanations.
+    The open hand-off (if any) lives in the `ho_*` fields.
+    """
+
+    __slots__ = _STATE_FIELDS
 
     def __init__(self, lead_id: str) -> None:
         self.lead_id = lead_id
@@ -428,7 +429,7 @@ class LeadState:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, LeadState):
             return NotImplemented
-        return all(getattr(self, n) == getattr(other, n) for n in LeadState.__slots__)
+        return all(getattr(self, n) == getattr(other, n) for n in _STATE_FIELDS)
 
     __hash__ = None  # type: ignore[assignment]
 

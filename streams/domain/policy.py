@@ -26,6 +26,7 @@ from streams.domain.conditions import DAY_MS, Condition, Problems, compile_condi
 from streams.domain.models import EVENT_TYPE_INDEX, GRADES, LEAD_EVENT_TYPES
 
 HOUR_MS = 3_600_000
+MAX_DAYS = 36_500.0  # a century: bounds every duration so nothing overflows
 
 
 @dataclass(slots=True, frozen=True)
@@ -321,7 +322,8 @@ def _join(path: str, key: str) -> str:
 
 
 def _number(v: object, path: str, problems: Problems, *, minimum: float | None = None,
-            positive: bool = False, integer: bool = False) -> float | None:
+            positive: bool = False, integer: bool = False,
+            maximum: float | None = None) -> float | None:
     if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
         problems.add(path, "missing" if v is None else f"must be a finite number, got {v!r}")
         return None
@@ -333,6 +335,9 @@ def _number(v: object, path: str, problems: Problems, *, minimum: float | None =
         return None
     if minimum is not None and v < minimum:
         problems.add(path, f"must be >= {minimum:g}")
+        return None
+    if maximum is not None and v > maximum:
+        problems.add(path, f"must be <= {maximum:g}")
         return None
     return float(v)
 
@@ -452,7 +457,8 @@ def _scoring(v: object, problems: Problems) -> Scoring | None:
         return None
     _unknown(d, {"half_life_days", "floor", "points", "rules", "caps"}, "scoring", problems)
     ok = True
-    half = _number(d.get("half_life_days"), "scoring.half_life_days", problems, positive=True)
+    half = _number(d.get("half_life_days"), "scoring.half_life_days", problems, positive=True,
+                   maximum=MAX_DAYS)
     floor = _number(d.get("floor", 0), "scoring.floor", problems)
     points: dict[str, float] = {}
     pd = _mapping(d.get("points"), "scoring.points", problems)
@@ -525,7 +531,8 @@ def _scoring(v: object, problems: Problems) -> Scoring | None:
                 continue
             _unknown(cm, {"max", "per_days"}, p, problems)
             mx = _number(cm.get("max"), f"{p}.max", problems, minimum=0, integer=True)
-            per = _number(cm.get("per_days"), f"{p}.per_days", problems, positive=True)
+            per = _number(cm.get("per_days"), f"{p}.per_days", problems, positive=True,
+                          maximum=MAX_DAYS)
             if mx is None or per is None:
                 ok = False
                 continue
@@ -734,7 +741,8 @@ def _sla(v: object, problems: Problems, routing: Routing | None) -> Sla | None:
     hd = _mapping(d.get("follow_up_hours"), "sla.follow_up_hours", problems)
     if hd is not None:
         for k, hv in hd.items():
-            n = _number(hv, f"sla.follow_up_hours.{k}", problems, positive=True)
+            n = _number(hv, f"sla.follow_up_hours.{k}", problems, positive=True,
+                        maximum=MAX_DAYS * 24)
             if n is None:
                 continue
             if k == "default":
@@ -749,7 +757,7 @@ def _sla(v: object, problems: Problems, routing: Routing | None) -> Sla | None:
     if esc is not None and routing is not None and esc not in routing.by_name:
         problems.add("sla.escalation_queue", f"unknown queue {esc!r} (declare it under routing)")
     win = _number(d.get("report_window_hours", 24), "sla.report_window_hours", problems,
-                  positive=True)
+                  positive=True, maximum=MAX_DAYS * 24)
     td = _mapping(d.get("targets"), "sla.targets", problems, required=False)
     min_h = max_h = None
     min_acc = max_br = None

@@ -79,6 +79,12 @@ def test_every_problem_is_listed_with_path_and_line(policy_text: str) -> None:
         (lambda d: d["sla"]["follow_up_hours"].__setitem__("nowhere", 4),
          "sla.follow_up_hours.nowhere"),
         (lambda d: d.__setitem__("surprise", 1), "surprise"),
+        (lambda d: d["scoring"]["caps"]["EMAIL_OPENED"].__setitem__("per_days", 1e308),
+         "scoring.caps.EMAIL_OPENED.per_days"),
+        (lambda d: d["scoring"].__setitem__("half_life_days", float("inf")),
+         "scoring.half_life_days"),
+        (lambda d: d["criteria"].__setitem__("w", {"event": "DEMO_VIEWED", "within_days": 1e300}),
+         "criteria.w.within_days"),
     ],
 )
 def test_specific_problems(policy_text: str, mutate: Any, path: str | None) -> None:
