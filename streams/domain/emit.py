@@ -27,6 +27,7 @@ def transition(s: LeadState, to: Stage, cause_event_id: str, t: int, policy: Pol
     frm = s.stage
     s.stage = to
     criteria = crit.met(s, policy) if to is not Stage.ERASED else ()
+    s.criteria = criteria
     return StageTransition(
         transition_id=f"transition:{s.lead_id}:{s.seq}",
         lead_id=s.lead_id,

@@ -81,7 +81,8 @@ def step(state: LeadState | None, event: LeadEvent | SalesOutcome, policy: Polic
         s = state if inplace else state.copy()
         s.ignored += 1
         return s, []
-    h = event_hash(event.event_id)
+    b = event.event_id.encode("utf-8")
+    h = crc32(b) << 32 | adler32(b)  # = event_hash(event.event_id), inlined: hot path
     if h in state.seen:
         return state, []
     s = state if inplace else state.copy()
@@ -155,6 +156,8 @@ def _lead_event(s: LeadState, ev: LeadEvent, policy: Policy) -> list[Output]:
         score = s.score_sum * 2.0 ** ((s.anchor - s.clock) / sc.half_life_ms)
     if score < sc.floor:
         score = sc.floor
+    if score < (policy.stages.engaged_score if stage is Stage.RAW else policy.stages.mql_score):
+        return []  # the common case: nothing to decide
     to = score_move(s, score, policy)
     if to is None:
         return []
@@ -201,6 +204,7 @@ def _erase(s: LeadState, ev: LeadEvent, policy: Policy) -> list[Output]:
     s.first_touch = s.last_touch = None
     scoring.reset(s)
     s.fit_points, s.grade, s.fmask, s.pcrit = 0.0, "D", 0, 0
+    s.criteria = ()
     s.caps = {}
     s.owner = None
     s.ho_at = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from streams.domain.criteria import met
 from streams.domain.models import LeadState, Reason
 from streams.domain.policy import Fit, Policy
 
@@ -42,6 +43,7 @@ def refresh(state: LeadState, policy: Policy) -> None:
         if c.when.test(state):
             mask |= 1 << i
     state.pcrit = mask
+    state.criteria = met(state, policy)
 
 
 def grade_at_least(grade: str, minimum: str) -> bool:

@@ -309,6 +309,7 @@ _STATE_FIELDS = (
         "clock",
         "contrib",
         "counts",
+        "criteria",
         "disq_rule",
         "events",
         "first_touch",
@@ -363,6 +364,9 @@ class LeadState:
         self.grade = "D"
         self.fit_points = 0.0
         self.fmask = 0  # bitmask of the fit rules that hold (policy version `pv`)
+        # criteria met when last evaluated (profile change, transition, hand-off): for display;
+        # `criteria.met(state, policy)` gives the live value
+        self.criteria: tuple[str, ...] = ()
         self.pcrit = 0  # bitmask of profile-only criteria met (refreshed with the fit)
         self.pv = ""  # version of the policy the cached fit/pcrit were computed with
         self.history: list[tuple[int, int]] = []  # (event type index, occurred_at)
@@ -396,6 +400,7 @@ class LeadState:
         new.clock = self.clock
         new.contrib = self.contrib.copy()
         new.counts = self.counts.copy()
+        new.criteria = self.criteria
         new.disq_rule = self.disq_rule
         new.events = self.events
         new.first_touch = self.first_touch
@@ -499,6 +504,7 @@ def encode_state(state: LeadState) -> bytes:
         state.grade,
         state.fit_points,
         state.fmask,
+        state.criteria,
         state.pcrit,
         state.pv,
         hist,
@@ -534,6 +540,7 @@ def decode_state(data: bytes) -> LeadState:
         grade,
         fit_points,
         fmask,
+        criteria,
         pcrit,
         pv,
         hist,
@@ -560,6 +567,7 @@ def decode_state(data: bytes) -> LeadState:
     s.grade = grade
     s.fit_points = float(fit_points)
     s.fmask = fmask
+    s.criteria = tuple(criteria)
     s.pcrit = pcrit
     s.pv = pv
     s.history = [(hist[i], clock - hist[i + 1]) for i in range(0, len(hist), 2)]
