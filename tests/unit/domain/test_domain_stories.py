@@ -119,6 +119,13 @@ def test_badge_scan_cannot_reach_mql_numerically(policy: Policy) -> None:
     assert per_scan * cap < policy.stages.mql_score
 
 
+def test_badge_scans_over_years_never_qualify(policy: Policy) -> None:
+    items = [ev("TRADE_SHOW_SCAN", T0 + i * 6 * H, attrs=BANT, rep="rep-x",
+                campaign=f"show-{i}", asset="gartner-booth") for i in range(400)]
+    s, outs = run(policy, items)
+    assert s.stage is Stage.RAW and outs == []
+
+
 def test_referral_with_need_fast_tracks_to_referring_rep(policy: Policy) -> None:
     _s, outs = run(policy, [ev("REP_REFERRAL", T0, rep="rep-zoe",
                                attrs={"need": "confirmed", "email": "a@b.com"})])
