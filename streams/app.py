@@ -63,6 +63,9 @@ def faust_config(settings: Settings) -> dict[str, Any]:
         # A new group starts at the beginning: no event published before the first start
         # may be skipped.
         "consumer_auto_offset_reset": "earliest",
+        "broker_session_timeout": settings.session_timeout,
+        "broker_heartbeat_interval": max(1.0, settings.session_timeout / 4),
+        "consumer_group_instance_id": settings.instance_id,
         "producer_acks": -1,
         "producer_linger_ms": 5,
         "producer_compression_type": None,

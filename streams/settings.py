@@ -82,6 +82,11 @@ class Settings:
     # "wall": SLA deadlines against the wall clock; "event": against stream time (the
     # highest event time processed), for replays and the compressed-time demo.
     sla_clock: str = "wall"
+    # Consumer group liveness: how soon a crashed worker's partitions move on.
+    session_timeout: float = 10.0
+    # Static group membership (e.g. the StatefulSet pod name): a restarted worker takes its
+    # partitions back at once, without a rebalance.
+    instance_id: str | None = None
     # Added to the wall clock wherever the worker asks for "now": lets tests move time.
     clock_offset_seconds: float = 0.0
 
@@ -251,6 +256,8 @@ def _read(env: Mapping[str, str]) -> Settings:
         log_format=_get(env, "LOG_FORMAT", _choice(LOG_FORMATS, upper=False), d.log_format),
         sla_check_interval=_get(env, "SLA_CHECK_INTERVAL", _float_in(0.05, 3600), 5.0),
         kpi_flush_interval=_get(env, "KPI_FLUSH_INTERVAL", _float_in(0.05, 3600), 10.0),
+        session_timeout=_get(env, "SESSION_TIMEOUT", _float_in(6.0, 300.0), 10.0),
+        instance_id=_get(env, "INSTANCE_ID", _app_id, None),
         sla_clock=_get(env, "SLA_CLOCK", _choice(("wall", "event"), upper=False), "wall"),
         clock_offset_seconds=_get(env, "CLOCK_OFFSET_SECONDS", _float_in(-1e9, 1e9), 0.0),
     )
@@ -265,6 +272,7 @@ KNOWN_VARIABLES: frozenset[str] = frozenset(
         "SCHEMA_REGISTRY_URL", "SECURITY_PROTOCOL", "SASL_MECHANISM", "SASL_USERNAME",
         "SASL_PASSWORD", "SSL_CAFILE", "SSL_CHECK_HOSTNAME", "LOG_LEVEL", "LOG_FORMAT",
         "SLA_CHECK_INTERVAL", "KPI_FLUSH_INTERVAL", "CLOCK_OFFSET_SECONDS", "SLA_CLOCK",
+        "SESSION_TIMEOUT", "INSTANCE_ID",
         # Read by deploy/kafka/kafka.sh only; known here so a worker does not refuse them.
         "KAFKA_PORT", "KAFKA_CONTROLLER_PORT", "KAFKA_HOME", "KAFKA_HEAP",
         "KAFKA_START_TIMEOUT", "KAFKA_SASL_PORT",

@@ -73,7 +73,9 @@ def attach(app: faust.App, runtime: Runtime) -> None:
     class Metrics(View):
         async def get(self, request: Request) -> Response:
             metrics_ready(is_ready(app))
-            return self.bytes(metrics.render(), content_type=metrics.CONTENT_TYPE)
+            # aiohttp wants the charset apart from the content type.
+            mime, _, _charset = metrics.CONTENT_TYPE.partition("; charset=")
+            return self.bytes(metrics.render(), content_type=mime)
 
     def metrics_ready(ready: bool) -> None:
         engine = runtime.extras.get("engine_metrics")

@@ -1,0 +1,112 @@
+"""Run the worker through a stream while breaking things, then wait for it to catch up."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from kafka import KafkaConsumer, TopicPartition
+
+from streams.settings import Settings
+from tests.support.kafka_io import Io
+from tests.support.worker import WorkerProcess
+
+
+def lag(settings: Settings) -> int:
+    """Input records not yet committed by the worker's consumer group."""
+    # Only reads the group's committed offsets: it never joins the group.
+    consumer = KafkaConsumer(bootstrap_servers=settings.broker_hosts, group_id=settings.app_id,
+                             enable_auto_commit=False)
+    try:
+        total = 0
+        for logical in ("events", "outcomes"):
+            topic = settings.topic(logical)
+            parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
+            for tp, end in consumer.end_offsets(parts).items():
+                total += end - (consumer.committed(tp) or 0)
+        return total
+    finally:
+        consumer.close()
+
+
+def wait_caught_up(settings: Settings, worker: WorkerProcess, timeout: float = 300.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if lag(settings) == 0:
+            time.sleep(1.0)  # let the last batch's outputs land
+            return
+        assert worker.proc is not None and worker.proc.poll() is None, worker.tail()
+        time.sleep(0.5)
+    raise AssertionError(f"worker did not catch up (lag {lag(settings)}):\n{worker.tail()}")
+
+
+def phases(records: list[tuple[str, dict[str, Any]]]) -> list[list[tuple[str, dict[str, Any]]]]:
+    """Lead events first, then sales outcomes.
+
+    Two topics have no order between them: the worker may see an outcome before or after
+    an event sent earlier on the other topic, and the result differs. Sending outcomes only
+    once the events are consumed makes the live result comparable with an offline replay.
+    """
+    return [[r for r in records if r[0] == "events"], [r for r in records if r[0] != "events"]]
+
+
+class Producer(threading.Thread):
+    """Sends each phase in order, paced over `seconds`, in the background; waits for the
+    worker to consume a phase before starting the next."""
+
+    def __init__(self, settings: Settings, records: list[tuple[str, dict[str, Any]]],
+                 seconds: float) -> None:
+        super().__init__(daemon=True)
+        self.settings = settings
+        self.io = Io(settings)
+        self.phases = phases(records)
+        self.seconds = seconds
+        self.sent = 0
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            for n, phase in enumerate(self.phases):
+                if n:
+                    while lag(self.settings) > 0:
+                        time.sleep(0.5)
+                self._send(phase, self.seconds * len(phase) / max(1, sum(map(len, self.phases))))
+        except BaseException as exc:  # surfaced by the test
+            self.error = exc
+        finally:
+            self.io.close()
+
+    def _send(self, records: list[tuple[str, dict[str, Any]]], seconds: float) -> None:
+        chunk = max(1, len(records) // 50)
+        t0 = time.monotonic()
+        for i in range(0, len(records), chunk):
+            for logical, rec in records[i:i + chunk]:
+                kind = "LeadEvent" if logical == "events" else "SalesOutcome"
+                self.io.send_raw(logical, rec["lead_id"].encode(), self.io.codecs.encode(kind, rec))
+                self.sent += 1
+            self.io.flush()
+            ahead = t0 + seconds * (i + chunk) / len(records) - time.monotonic()
+            if ahead > 0:
+                time.sleep(ahead)
+
+
+def kill_loop(env: dict[str, str], log_dir: Path, producer: Producer, kills: int,
+              rng: random.Random) -> tuple[WorkerProcess, list[float]]:
+    """Start a worker; SIGKILL and restart it `kills` times at random moments while the
+    producer runs. Returns the last (running) worker and the kill times."""
+    worker = WorkerProcess(env, log_dir / "worker-0.log").start()
+    worker.wait_ready(120)
+    producer.start()
+    kill_times = []
+    for n in range(1, kills + 1):
+        time.sleep(rng.uniform(1.0, 4.0))
+        worker.kill()
+        kill_times.append(time.monotonic())
+        worker = WorkerProcess(env, log_dir / f"worker-{n}.log").start()
+        worker.wait_ready(120)
+    producer.join()
+    assert producer.error is None, producer.error
+    return worker, kill_times
