@@ -5,6 +5,7 @@ and the offline backtest call the same `step` / `tick`.
 """
 
 from streams.domain.engine import event_hash, next_deadline, step, tick
+from streams.domain.kpis import KpiAggregate, window_of, window_start
 from streams.domain.models import (
     FeedbackType,
     HandoffPath,
@@ -25,6 +26,7 @@ from streams.domain.policy import Policy, PolicyError, Problem, load_policy, par
 __all__ = [
     "FeedbackType",
     "HandoffPath",
+    "KpiAggregate",
     "LeadEvent",
     "LeadState",
     "MarketingFeedback",
@@ -45,4 +47,6 @@ __all__ = [
     "parse_policy",
     "step",
     "tick",
+    "window_of",
+    "window_start",
 ]

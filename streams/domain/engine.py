@@ -1,7 +1,9 @@
 """The state machine: `step(state, event, policy, now)` and `tick(state, policy, now)`.
 
-Pure: no I/O, no clock reads. `step` never mutates the state it is given; it returns a new
-state (or the very same object when nothing changed, e.g. a duplicate) and the outputs.
+Pure: no I/O, no clock reads. By default `step` never mutates the state it is given; it
+returns a new state (or the very same object when nothing changed, e.g. a duplicate) and the
+outputs. `inplace=True` skips the copy when the caller owns the state (the worker decodes a
+fresh state per record; backtest keeps its own dict) — about 2-3x faster.
 Decisions use event time (`occurred_at`), so the worker and `backtest` agree; `now` is only
 used by `tick` (SLA deadlines are processing-time facts). `step` accepts `now` for symmetry.
 
