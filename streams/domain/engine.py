@@ -56,6 +56,7 @@ from streams.domain.stages import PRE_SALES, SCORING_STAGES, outcome_move, score
 __all__ = ["event_hash", "next_deadline", "step", "tick"]
 
 _UNKNOWN = EVENT_TYPE_INDEX["UNKNOWN"]
+_ERASED, _RAW, _ENGAGED = Stage.ERASED, Stage.RAW, Stage.ENGAGED  # globals: faster lookups
 _CONTACT_TYPES = frozenset({"CONTACTED", "ACCEPTED", "MEETING_HELD", "OPPORTUNITY_CREATED",
                             "WON"})
 _REASON_TYPES = frozenset({"REJECTED", "RECYCLED", "LOST"})
@@ -79,7 +80,7 @@ def step(state: LeadState | None, event: LeadEvent | SalesOutcome, policy: Polic
     """
     if state is None:
         state = LeadState(event.lead_id)
-    if state.stage is Stage.ERASED:
+    if state.stage is _ERASED:
         s = state if inplace else state.copy()
         s.ignored += 1
         return s, []
@@ -158,12 +159,12 @@ def _lead_event(s: LeadState, ev: LeadEvent, policy: Policy) -> list[Output]:
         score = s.score_sum * 2.0 ** ((s.anchor - s.clock) / sc.half_life_ms)
     if score < sc.floor:
         score = sc.floor
-    if score < (policy.stages.engaged_score if stage is Stage.RAW else policy.stages.mql_score):
+    if score < (policy.stages.engaged_score if stage is _RAW else policy.stages.mql_score):
         return []  # the common case: nothing to decide
     to = score_move(s, score, policy)
     if to is None:
         return []
-    if to is Stage.ENGAGED:
+    if to is _ENGAGED:
         return [emit.transition(s, to, ev.event_id, t, policy)]
     tr = emit.transition(s, Stage.MQL, ev.event_id, t, policy)
     q = choose_queue(s, policy.routing)
