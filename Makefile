@@ -47,5 +47,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
+# Benchmarks against the local broker (not part of make test); BENCH_ARGS to size them,
+# e.g. make bench BENCH_ARGS='--events 200000 --recovery-leads 200000'.
+bench: setup kafka-start
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
 clean: kafka-stop
 	rm -rf .local $(VENV)

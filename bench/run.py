@@ -75,8 +75,8 @@ def machine() -> dict[str, Any]:
     for jar in sorted(libs.glob("kafka-server-[0-9]*.jar")) if libs.is_dir() else []:
         kafka = jar.stem.removeprefix("kafka-server-")
     import aiokafka
-    import faust
     import fastavro
+    import faust
     return {
         "cpu": cpu, "cores": os.cpu_count(), "ram_gb": round(mem_kb / 1024 / 1024, 1),
         "os": platform.platform(), "python": platform.python_version(),
@@ -176,6 +176,15 @@ def committed(group: str, topics: tuple[str, ...]) -> int:
     return sum(om.offset for tp, om in offsets.items() if tp.topic in topics and om.offset > 0)
 
 
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def processed(workers: list[WorkerProcess]) -> float:
     """Events processed: ``leadflow_events_total`` from every worker's /metrics, or, when
     /metrics cannot be read, the consumer group's committed input offsets."""
@@ -184,7 +193,7 @@ def processed(workers: list[WorkerProcess]) -> float:
         for w in workers:
             total += metric_sum(w.get_text("/metrics", timeout=5.0))
         return total
-    except Exception:  # noqa: BLE001 - HTTPError, refused, timeout: fall back
+    except Exception:
         env = workers[0].env
         pre = env["LEADFLOW_TOPIC_PREFIX"]
         return float(committed(env["LEADFLOW_APP_ID"],
@@ -196,6 +205,7 @@ def wait_processed(workers: list[WorkerProcess], n: int, timeout: float,
     """Poll /metrics until ``n`` events are counted; rate between the first sample that saw
     any processing and the first that saw them all (polling error <= one interval)."""
     first: tuple[float, float] | None = None
+    cpu0: list[float] = []
     t_end = time.monotonic() + timeout
     series = []
     last_log = 0.0
@@ -207,11 +217,19 @@ def wait_processed(workers: list[WorkerProcess], n: int, timeout: float,
         series.append((now, c))
         if c > 0 and first is None:
             first = (now, c)
+            cpu0 = [cpu_s(w.proc.pid) for w in workers if w.proc]
         if c >= n:
             assert first is not None
             dt = now - first[0]
             rate = (c - first[1]) / dt if dt > 0 else float("nan")
+            cpu = [cpu_s(w.proc.pid) - c0 for w, c0 in zip(workers, cpu0, strict=False)
+                   if w.proc]
             return {"events": int(c), "seconds": round(dt, 2), "events_per_s": round(rate),
+                    # CPU the worker(s) got while processing: on a shared machine this
+                    # separates "slow" from "starved"
+                    "worker_cpu_s": [round(x, 1) for x in cpu],
+                    "worker_cpu_util": [round(x / dt, 2) for x in cpu] if dt > 0 else None,
+                    "events_per_cpu_s": round((c - first[1]) / sum(cpu)) if sum(cpu) else None,
                     "rss_mb": [round(rss_mb(w.proc.pid), 1) for w in workers if w.proc]}
         if now - last_log > 15:
             last_log = now
@@ -540,7 +558,7 @@ def table(out: dict[str, Any]) -> str:
     for r in out.get("scaling", []):
         add(f"scaling {r['partitions']} partition(s), {r['workers']} worker(s), events/s",
             f"{r['events_per_s']:,}")
-    w = [max(len(r[i]) for r in rows + [("figure", "measured", "goal", "")]) for i in range(4)]
+    w = [max(len(r[i]) for r in [*rows, ("figure", "measured", "goal", "")]) for i in range(4)]
     lines = [f"{'figure':<{w[0]}}  {'measured':>{w[1]}}  {'goal':<{w[2]}}  status",
              "-" * (sum(w) + 12)]
     lines += [f"{a:<{w[0]}}  {b:>{w[1]}}  {c:<{w[2]}}  {d}" for a, b, c, d in rows]
