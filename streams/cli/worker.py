@@ -15,6 +15,7 @@ def run() -> None:
     from faust.worker import Worker
 
     from streams.app import create_app
+    from streams.domain import load_policy
     from streams.logs import (
         EVENT_POLICY_LOADED,
         EVENT_START,
@@ -30,9 +31,10 @@ def run() -> None:
     logging.captureWarnings(True)
     log = logging.getLogger("streams.worker")
     log_event(log, EVENT_START, **describe(settings))
+    # The user's own mistakes first: a bad policy is refused before Kafka is even asked.
+    policy = load_policy(settings.policy_path)
     preflight(settings)
-    app = create_app(settings)
-    policy = app.leadflow.policy  # type: ignore[attr-defined]
+    app = create_app(settings, policy=policy)
     log_event(log, EVENT_POLICY_LOADED, version=policy.version, source=str(policy.source))
     worker = Worker(app, loglevel=settings.log_level.lower(), quiet=True,
                     override_logging=False, redirect_stdouts=False)

@@ -459,11 +459,6 @@ def _unpack_seen(text: str) -> list[int]:
     return [int.from_bytes(raw[i : i + 8], "big") for i in range(0, len(raw), 8)]
 
 
-def _g6(v: float) -> float:
-    """Six significant digits: contributions only explain, the score itself stays exact."""
-    return float(f"{v:.6g}")
-
-
 def encode_state(state: LeadState) -> bytes:
     """Compact JSON (positional list, short forms); history times relative to the clock."""
     clock = state.clock
@@ -514,7 +509,9 @@ def encode_state(state: LeadState) -> bytes:
         state.campaigns,
         state.first_touch,
         state.last_touch,
-        [x for k, v in state.contrib.items() for x in (EVENT_TYPE_INDEX.get(k, k), _g6(v))],
+        # Exact: the worker round-trips state through this encoding between records, and
+        # must explain a lead exactly as an offline replay (which never encodes) does.
+        [x for k, v in state.contrib.items() for x in (EVENT_TYPE_INDEX.get(k, k), v)],
         caps,
         _pack_seen(state.seen),
         state.disq_rule,

@@ -19,13 +19,14 @@ OUTPUT_KINDS = {"transitions": ("StageTransition", "transition_id"),
                 "feedback": ("MarketingFeedback", "feedback_id")}
 
 
-def offline(records: list[tuple[str, dict[str, Any]]], now: int
+def offline(records: list[tuple[str, dict[str, Any]]], now: int, phased: bool = True
             ) -> tuple[dict[str, dict[str, Any]], dict[str, LeadState]]:
     """(output id -> record, lead id -> final state) for the input in the order the tests'
     producer sends it (lead events, then sales outcomes: see chaos.phases)."""
     from tests.support.chaos import phases
 
-    records = [r for phase in phases(records) for r in phase]
+    if phased:
+        records = [r for phase in phases(records) for r in phase]
     codecs = default_codecs()
     proc = LeadProcessor(load_policy(DEFAULT_POLICY), codecs, {})
     states: dict[str, LeadState] = {}
