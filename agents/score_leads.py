@@ -58,6 +58,10 @@ def attach(app: faust.App, runtime: Runtime) -> None:
             for lead_id, (state, rec) in result.states.items():
                 key = lead_id.encode()
                 with at_event(rec.ref):
+                    if lead_id in result.erased:
+                        # Privacy erasure: a tombstone first, then the bare ERASED marker;
+                        # compaction of the changelog drops every earlier value.
+                        tables.leads.pop(key, None)
                     tables.leads[key] = encode_state(state)
                     due = result.deadlines.get(lead_id)
                     if due is not None:

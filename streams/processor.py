@@ -69,6 +69,8 @@ class BatchResult:
     deadlines: dict[str, int | None] = field(default_factory=dict)
     # domain outputs with the inbound record that caused them (its partition), for KPIs
     outputs: list[tuple[Any, Inbound]] = field(default_factory=list)
+    # leads erased in this batch: their stored state is tombstoned before the marker
+    erased: set[str] = field(default_factory=set)
     processed: int = 0
     dead_lettered: int = 0
     max_event_time: int = 0
@@ -135,6 +137,8 @@ class LeadProcessor:
                     metrics.observe_event_age(max(0.0, (now - model.occurred_at) / 1000.0))
             for out in outputs:
                 _count_output(out, new_state)
+                if isinstance(out, StageTransition) and out.to_stage == "ERASED":
+                    result.erased.add(lead_id)
         return result
 
     # -- helpers -------------------------------------------------------------------------

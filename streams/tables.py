@@ -36,8 +36,14 @@ class Tables:
 def declare(app: faust.App, settings: Settings) -> Tables:
     common: dict[str, Any] = {"key_type": bytes, "value_type": bytes,
                               "partitions": settings.partitions}
+    # Personal data in a lead's earlier states must leave the changelog soon after an
+    # erasure: roll segments often enough and let the cleaner compact eagerly.
+    erasure_ms = str(int(settings.erasure_compaction_seconds * 1000))
+    leads_changelog = {"segment.ms": erasure_ms, "min.cleanable.dirty.ratio": "0.01",
+                       "max.compaction.lag.ms": erasure_ms}
     return Tables(
-        leads=app.Table("leads", help="Per-lead state", **common),
+        leads=app.Table("leads", help="Per-lead state", extra_topic_configs=leads_changelog,
+                        **common),
         deadlines=app.Table("sla-deadlines", help="Open SLA deadlines", **common),
         kpis=app.GlobalTable("kpi-windows", help="KPI aggregates per window and partition",
                        **common),

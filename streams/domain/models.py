@@ -474,7 +474,11 @@ def encode_state(state: LeadState) -> bytes:
     for ti, (w, n) in state.caps.items():
         caps += (ti, w, n)
     ho: list[Any] = []
-    if state.ho_at is not None:
+    # Sales outcomes can set hand-off flags on a lead that was never handed off: keep the
+    # block whenever any field is off its default, or a decoded state would differ.
+    if (state.ho_at is not None or state.ho_contact is not None or state.ho_due
+            or state.ho_queue or state.ho_path or state.ho_score or state.ho_escalated
+            or state.ho_contact_reported or state.ho_accepted or state.ho_closed):
         ho = [
             state.ho_at,
             state.ho_due,
