@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
-from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.errors import KafkaError, SaslAuthenticationFailedError, TopicAlreadyExistsError
 
 from streams.settings import Settings
 
@@ -63,11 +65,76 @@ def planned_topics(settings: Settings) -> list[TopicPlan]:
     return plans
 
 
+_BOOTSTRAP_SECONDS = 30.0  # kafka-python's default wait for a first metadata answer
+_BOOTSTRAP_STEP_SECONDS = 2.0
+
+
+class _SecurityFailures(logging.Handler):
+    """Remembers why kafka-python's connections failed: its bootstrap retries a refused
+    login or a TLS handshake error until its timeout, then says only 'Unable to bootstrap'."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.reason: str | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.reason is not None:
+            return
+        args = record.args if isinstance(record.args, tuple) else ()
+        for arg in args:
+            text = " ".join(str(arg).split())
+            if isinstance(arg, SaslAuthenticationFailedError) or (
+                isinstance(arg, Exception) and "SaslAuthenticationFailedError" in text
+            ):
+                self.reason = "auth:" + text.rpartition("SaslAuthenticationFailedError: ")[2]
+            elif isinstance(arg, KafkaError) and "Handshake failed" in text:
+                self.reason = "tls:" + text.partition("Handshake failed: ")[2]
+
+    def message(self, settings: Settings) -> str | None:
+        if self.reason is None:
+            return None
+        kind, _, detail = self.reason.partition(":")
+        sec = settings.security
+        if kind == "auth":
+            return (
+                f"authentication failed for user {sec.sasl_username!r} ({sec.sasl_mechanism}): "
+                f"{detail or 'refused by the broker'} "
+                "(check LEADFLOW_SASL_USERNAME and LEADFLOW_SASL_PASSWORD)"
+            )
+        return f"TLS handshake failed: {detail} (check LEADFLOW_SSL_CAFILE)"
+
+
 def _admin(settings: Settings) -> KafkaAdminClient:
+    config = kafka_client_config(settings)
+    if settings.security.protocol == "PLAINTEXT":
+        try:
+            return KafkaAdminClient(request_timeout_ms=15000, **config)
+        except KafkaError as exc:
+            raise AdminError(f"cannot reach Kafka at {settings.broker}: {exc}") from None
+    # Secured: bootstrap in short steps so that a refused login or an untrusted certificate
+    # fails at once with its reason instead of a bare timeout 30 s later.
+    watch = _SecurityFailures()
+    kafka_log = logging.getLogger("kafka")
+    level = kafka_log.level
+    kafka_log.addHandler(watch)
+    if kafka_log.getEffectiveLevel() > logging.ERROR:
+        kafka_log.setLevel(logging.ERROR)  # the failures are logged at ERROR
+    deadline = time.monotonic() + _BOOTSTRAP_SECONDS
     try:
-        return KafkaAdminClient(request_timeout_ms=15000, **kafka_client_config(settings))
-    except KafkaError as exc:
-        raise AdminError(f"cannot reach Kafka at {settings.broker}: {exc}") from None
+        while True:
+            step = min(_BOOTSTRAP_STEP_SECONDS, max(0.1, deadline - time.monotonic()))
+            try:
+                return KafkaAdminClient(request_timeout_ms=15000,
+                                        bootstrap_timeout_ms=int(step * 1000), **config)
+            except KafkaError as exc:
+                reason = watch.message(settings)
+                if reason is not None:
+                    raise AdminError(f"cannot reach Kafka at {settings.broker}: {reason}") from None
+                if time.monotonic() >= deadline:
+                    raise AdminError(f"cannot reach Kafka at {settings.broker}: {exc}") from None
+    finally:
+        kafka_log.removeHandler(watch)
+        kafka_log.setLevel(level)
 
 
 def create_topics(settings: Settings) -> dict[str, str]:

@@ -280,7 +280,8 @@ KNOWN_VARIABLES: frozenset[str] = frozenset(
         "SESSION_TIMEOUT", "INSTANCE_ID", "ERASURE_COMPACTION_SECONDS",
         # Read by deploy/kafka/kafka.sh only; known here so a worker does not refuse them.
         "KAFKA_PORT", "KAFKA_CONTROLLER_PORT", "KAFKA_HOME", "KAFKA_HEAP",
-        "KAFKA_START_TIMEOUT", "KAFKA_SASL_PORT",
+        "KAFKA_START_TIMEOUT", "KAFKA_SASL_PORT", "KAFKA_SSL_KEYSTORE",
+        "KAFKA_SSL_KEYSTORE_PASSWORD", "KAFKA_SCRAM_USERS",
         *("TOPIC_" + n.upper() for n in TopicNames().all()),
     )
 )
