@@ -122,9 +122,12 @@ class LeadProcessor:
                 self._dead_letter(result, rec, err, now, error_type="PROCESSING")
                 continue
             states[lead_id] = new_state
-            if new_state is not state:  # a duplicate leaves the stored state as it is
-                result.states[lead_id] = (new_state, rec)
-                result.deadlines[lead_id] = next_deadline(new_state)
+            # Written even for a duplicate: after a crash the local store can hold a state
+            # whose changelog record never reached Kafka; the replayed (now duplicate)
+            # input is the moment to write it again, or another worker would restore the
+            # older state.
+            result.states[lead_id] = (new_state, rec)
+            result.deadlines[lead_id] = next_deadline(new_state)
             result.outbound.extend(encoded)
             result.outputs.extend((out, rec) for out in outputs)
             result.processed += 1
