@@ -43,6 +43,10 @@ run: setup kafka-start
 test: setup
 	$(BIN)/pytest
 
+# The break-things tests alone (they are part of make test too).
+test-reliability: setup
+	$(BIN)/pytest tests/reliability -s
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy

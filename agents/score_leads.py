@@ -10,6 +10,7 @@ are in Kafka (deterministic ids make the replays after a crash harmless).
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 import os
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,19 @@ BATCH_WITHIN = 0.05  # seconds: a lone event waits at most this long for company
 STOP_GRACE = 30.0
 
 
+def in_arrival_order(events: list[faust.EventT[bytes]]) -> list[faust.EventT[bytes]]:
+    """Lead events and sales outcomes come from two topics with no order between them; a
+    fetch may hand over one topic's backlog before the other's. Within a batch, interleave
+    them by record timestamp while keeping each topic partition's own order, so an outcome
+    does not overtake the events that preceded it (as far as this batch can tell)."""
+    streams: dict[tuple[str, int], list[faust.EventT[bytes]]] = {}
+    for ev in events:
+        streams.setdefault((ev.message.topic, ev.message.partition), []).append(ev)
+    if len(streams) == 1:
+        return events
+    return list(heapq.merge(*streams.values(), key=lambda ev: ev.message.timestamp or 0.0))
+
+
 def attach(app: faust.App, runtime: Runtime) -> None:
     topics, tables = runtime.topics, runtime.tables
     processor = LeadProcessor(runtime.policy, runtime.codecs, runtime.topic_names)
@@ -47,7 +61,7 @@ def attach(app: faust.App, runtime: Runtime) -> None:
         records = [
             Inbound(topics.source_of.get(ev.message.topic, "events"), ev.message.topic,
                     ev.message.partition, ev.message.offset, ev.key, ev.value, ev)
-            for ev in events
+            for ev in in_arrival_order(events)
         ]
         with metrics.time_processing():
             result = processor.process(records, load, now, runtime.sla_clock())

@@ -3,7 +3,8 @@
 # Creates fresh topics (prefix demo<timestamp>.), starts a worker in the background with the
 # SLA clock following stream time, plays `leadflow demo`, waits for the worker to catch up,
 # prints a summary and the URLs to look at, then keeps the worker up until Ctrl-C.
-# DEMO_EXIT=1 exits after the summary; DEMO_LEADS / DEMO_SEED / LEADFLOW_WEB_PORT tune it.
+# DEMO_EXIT=1 exits after the summary; DEMO_LEADS / DEMO_SEED / DEMO_RATE / LEADFLOW_WEB_PORT
+# tune it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
@@ -47,7 +48,9 @@ done
 [[ $ready == 1 ]] || { echo "the worker was not ready in 120 s; see $LOG"; exit 1; }
 echo "== worker ready at $URL"
 echo "== demo: $LEADS leads, seed $SEED"
-OUT=$($BIN/leadflow demo --leads "$LEADS" --seed "$SEED" | tee /dev/stderr)
+# Paced (DEMO_RATE records/s): compressed simulated time that plays out in well under a
+# minute, while the worker keeps up, as it would with real traffic.
+OUT=$($BIN/leadflow demo --leads "$LEADS" --seed "$SEED" --rate "${DEMO_RATE:-100}" | tee /dev/stderr)
 RECORDS=$(echo "$OUT" | $BIN/python -c "
 import re,sys
 m=re.search(r'(\d+) events .*?, (\d+) outcomes, (\d+) malformed', sys.stdin.read())

@@ -21,7 +21,7 @@ def test_sigkill_mid_stream_loses_nothing(worker_env: dict[str, str], tmp_path: 
     now = now_ms()
     records = generate(20_000, 2_000, now, seed=11)
     producer = Producer(settings, records, seconds=8.0)
-    worker, kills = kill_loop(worker_env, tmp_path, producer, kills=2, rng=random.Random(3))
+    worker, _kills = kill_loop(worker_env, tmp_path, producer, kills=2, rng=random.Random(3))
     try:
         wait_caught_up(settings, worker)
     finally:

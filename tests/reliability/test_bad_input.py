@@ -21,7 +21,8 @@ from tests.support.worker import WorkerProcess
 from tests.support.workload import generate
 
 
-def hostile_records(n: int, now: int, rng: random.Random) -> list[tuple[str, bytes, bytes | None, str]]:
+def hostile_records(n: int, now: int, rng: random.Random
+                    ) -> list[tuple[str, bytes, bytes | None, str]]:
     """(logical topic, key, value, expected error type)."""
     codecs = default_codecs()
     valid = codecs.encode("LeadEvent", lead_event("ok", "bad", "EMAIL_OPENED", now - HOUR))
