@@ -52,7 +52,7 @@ def replay(inputs: list[LeadEvent | SalesOutcome], policy: Policy) -> Replay:
             st = states[lid]
             if next_deadline(st) != due:
                 continue  # stale: the deadline moved or closed since it was pushed
-            st, outs = tick(st, policy, t)
+            st, outs = tick(st, policy, t, inplace=True)
             ticks += 1
             states[lid] = st
             outputs.extend(outs)
@@ -61,14 +61,15 @@ def replay(inputs: list[LeadEvent | SalesOutcome], policy: Policy) -> Replay:
                 push(heap, (nd, lid))
         lid = m.lead_id
         old = states.get(lid)
-        st, outs = step(old, m, policy, t)
-        if st is not old:
-            states[lid] = st
-            if outs:
-                outputs.extend(outs)
-            nd = next_deadline(st)
-            if nd is not None and (old is None or next_deadline(old) != nd):
-                push(heap, (nd, lid))
+        old_deadline = None if old is None else next_deadline(old)
+        # In place: the replay owns its states, and the copy is a step's largest cost.
+        st, outs = step(old, m, policy, t, inplace=True)
+        states[lid] = st
+        if outs:
+            outputs.extend(outs)
+        nd = next_deadline(st)
+        if nd is not None and nd != old_deadline:
+            push(heap, (nd, lid))
     result.seconds = time.perf_counter() - t0
     result.records = len(inputs)
     result.ticks = ticks
