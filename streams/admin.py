@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -104,6 +105,21 @@ class _SecurityFailures(logging.Handler):
         return f"TLS handshake failed: {detail} (check LEADFLOW_SSL_CAFILE)"
 
 
+class _ClosingAdmin(KafkaAdminClient):  # type: ignore[misc]
+    """Closes its IO thread when the bootstrap in its constructor fails (kafka-python
+    leaves it running), so that retrying in steps leaks nothing."""
+
+    def __init__(self, **config: Any) -> None:
+        try:
+            super().__init__(**config)
+        except BaseException:
+            if hasattr(self, "_net"):
+                self._closed = False
+                with contextlib.suppress(Exception):
+                    self.close()
+            raise
+
+
 def _admin(settings: Settings) -> KafkaAdminClient:
     config = kafka_client_config(settings)
     if settings.security.protocol == "PLAINTEXT":
@@ -124,8 +140,8 @@ def _admin(settings: Settings) -> KafkaAdminClient:
         while True:
             step = min(_BOOTSTRAP_STEP_SECONDS, max(0.1, deadline - time.monotonic()))
             try:
-                return KafkaAdminClient(request_timeout_ms=15000,
-                                        bootstrap_timeout_ms=int(step * 1000), **config)
+                return _ClosingAdmin(request_timeout_ms=15000,
+                                     bootstrap_timeout_ms=int(step * 1000), **config)
             except KafkaError as exc:
                 reason = watch.message(settings)
                 if reason is not None:

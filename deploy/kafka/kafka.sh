@@ -24,9 +24,13 @@
 #                                       storage is formatted (StorageTool format --add-scram)
 #
 # Users are created at format time only: to change them, `reset` (drops all data) or use a
-# fresh LEADFLOW_KAFKA_HOME; `start` refuses storage formatted with other users. User names
+# fresh LEADFLOW_KAFKA_HOME; `start` refuses storage formatted with another
+# LEADFLOW_KAFKA_SCRAM_USERS value (a digest of it is kept in data/, mode 600). User names
 # are [A-Za-z0-9._-]; passwords may not contain , : [ ] = " ' or spaces. config/
-# server.properties (it holds the keystore password) is written with mode 600. Example:
+# server.properties (it holds the keystore password) is written with mode 600. This is for
+# local development and tests: the PLAINTEXT port stays open without authentication to
+# anyone on this machine, and the passwords are on StorageTool's command line while it
+# formats. Example:
 #
 #   LEADFLOW_KAFKA_HOME=/tmp/k2 LEADFLOW_KAFKA_PORT=19092 LEADFLOW_KAFKA_SASL_PORT=19094 \
 #   LEADFLOW_KAFKA_SSL_KEYSTORE=server.p12 LEADFLOW_KAFKA_SSL_KEYSTORE_PASSWORD=changeit \
@@ -196,7 +200,7 @@ format_storage() {
   java -cp "$libs/*" -Dlog4j2.configurationFile="$here/log4j2.properties" -Dkafka.logs.dir="$logs" \
     kafka.tools.StorageTool format -t "$id" -c "$conf/server.properties" --standalone "${extra[@]}" >"$logs/format.log" 2>&1 \
     || { cat "$logs/format.log" >&2; die "could not format storage in $data"; }
-  if secure; then scram_digest >"$scram_stamp"; fi
+  if secure; then (umask 077; scram_digest >"$scram_stamp"); fi
 }
 
 probe() {
