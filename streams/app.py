@@ -79,7 +79,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
                policy: Policy | None = None) -> faust.App:
     """Build the worker app. Nothing here talks to Kafka; that happens when it starts."""
     from agents import ALL as agent_modules  # explicit discovery, no scanning
-    from streams import engine_metrics, tables, topics, web
+    from streams import engine_metrics, tables, topics, watchdog, web
     from streams.kpi_store import KpiStore
 
     policy = policy or load_policy(settings.policy_path)
@@ -100,6 +100,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     for module in agent_modules:
         module.attach(app, runtime)
     engine_metrics.attach(app, runtime)
+    watchdog.attach(app, runtime)
     return app
 
 

@@ -85,6 +85,8 @@ class Settings:
     # At most how long an erased lead's personal data may stay in the state changelog
     # (segment roll + log compaction).
     erasure_compaction_seconds: float = 3600.0
+    # A worker with input waiting that commits nothing for this long exits (to be restarted).
+    stall_timeout: float = 120.0
     # Consumer group liveness: how soon a crashed worker's partitions move on.
     session_timeout: float = 10.0
     # Static group membership (e.g. the StatefulSet pod name): a restarted worker takes its
@@ -260,7 +262,9 @@ def _read(env: Mapping[str, str]) -> Settings:
         sla_check_interval=_get(env, "SLA_CHECK_INTERVAL", _float_in(0.05, 3600), 5.0),
         kpi_flush_interval=_get(env, "KPI_FLUSH_INTERVAL", _float_in(0.05, 3600), 10.0),
         erasure_compaction_seconds=_get(env, "ERASURE_COMPACTION_SECONDS",
+        "STALL_TIMEOUT",
                                         _float_in(1.0, 30 * 86400.0), 3600.0),
+        stall_timeout=_get(env, "STALL_TIMEOUT", _float_in(10.0, 86400.0), 120.0),
         session_timeout=_get(env, "SESSION_TIMEOUT", _float_in(6.0, 300.0), 10.0),
         instance_id=_get(env, "INSTANCE_ID", _app_id, None),
         sla_clock=_get(env, "SLA_CLOCK", _choice(("wall", "event"), upper=False), "wall"),
@@ -278,6 +282,7 @@ KNOWN_VARIABLES: frozenset[str] = frozenset(
         "SASL_PASSWORD", "SSL_CAFILE", "SSL_CHECK_HOSTNAME", "LOG_LEVEL", "LOG_FORMAT",
         "SLA_CHECK_INTERVAL", "KPI_FLUSH_INTERVAL", "CLOCK_OFFSET_SECONDS", "SLA_CLOCK",
         "SESSION_TIMEOUT", "INSTANCE_ID", "ERASURE_COMPACTION_SECONDS",
+        "STALL_TIMEOUT",
         # Read by deploy/kafka/kafka.sh only; known here so a worker does not refuse them.
         "KAFKA_PORT", "KAFKA_CONTROLLER_PORT", "KAFKA_HOME", "KAFKA_HEAP",
         "KAFKA_START_TIMEOUT", "KAFKA_SASL_PORT", "KAFKA_SSL_KEYSTORE",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from streams.admin import create_topics
 from streams.settings import Settings
-from tests.support.chaos import Producer, wait_caught_up
+from tests.support.chaos import Producer, lag, wait_caught_up
 from tests.support.checks import compare_with_offline
 from tests.support.kafka_io import now_ms
 from tests.support.worker import WorkerProcess
@@ -16,7 +16,7 @@ from tests.support.workload import generate
 
 
 def test_worker_joins_and_leaves_mid_stream(worker_env: dict[str, str], tmp_path: Path) -> None:
-    env = {**worker_env, "LEADFLOW_PARTITIONS": "4"}
+    env = {**worker_env, "LEADFLOW_PARTITIONS": "4", "LEADFLOW_STALL_TIMEOUT": "30"}
     settings = Settings.from_env(env)
     create_topics(settings)
     now = now_ms()
@@ -38,9 +38,21 @@ def test_worker_joins_and_leaves_mid_stream(worker_env: dict[str, str], tmp_path
                 failed += status >= 500
             time.sleep(0.5)
         assert b.stop() == 0  # leaves mid-stream
-        producer.join()
+        restarts = 0
+        deadline = time.monotonic() + 300
+        while producer.is_alive() or lag(settings) > 0:
+            assert time.monotonic() < deadline, a.tail()
+            assert a.proc is not None
+            if a.proc.poll() is not None:  # the stall watchdog's exit: what a supervisor does
+                assert a.proc.returncode == 75, a.tail()
+                restarts += 1
+                a = WorkerProcess({**env, "LEADFLOW_DATA_DIR": str(tmp_path / "a")},
+                                  tmp_path / f"a{restarts}.log").start()
+                a.wait_ready(120)
+            time.sleep(1.0)
         assert producer.error is None
-        wait_caught_up(settings, a, timeout=300)
+        wait_caught_up(settings, a, timeout=60)
+        print(f"\n[rebalance] restarts after a stall: {restarts}")
         status, body = a.get("/leads/L000001")
         assert status == 200 and body["lead_id"] == "L000001"
     finally:
