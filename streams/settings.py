@@ -262,7 +262,6 @@ def _read(env: Mapping[str, str]) -> Settings:
         sla_check_interval=_get(env, "SLA_CHECK_INTERVAL", _float_in(0.05, 3600), 5.0),
         kpi_flush_interval=_get(env, "KPI_FLUSH_INTERVAL", _float_in(0.05, 3600), 10.0),
         erasure_compaction_seconds=_get(env, "ERASURE_COMPACTION_SECONDS",
-        "STALL_TIMEOUT",
                                         _float_in(1.0, 30 * 86400.0), 3600.0),
         stall_timeout=_get(env, "STALL_TIMEOUT", _float_in(10.0, 86400.0), 120.0),
         session_timeout=_get(env, "SESSION_TIMEOUT", _float_in(6.0, 300.0), 10.0),
