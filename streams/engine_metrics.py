@@ -42,7 +42,6 @@ log = logging.getLogger(__name__)
 INTERVAL = 1.0
 #: Above this (estimated) size a table's keys are not counted one by one (it would block
 #: the event loop); RocksDB's own estimate is exported instead.
-EXACT_COUNT_LIMIT = 10_000
 
 
 class EngineSensor(faust.Sensor):
@@ -113,8 +112,9 @@ async def consumer_lag(consumer: Any, topics: Iterable[str]) -> dict[TP, int]:
 
 
 def table_keys(table: Any) -> int:
-    """Keys of a table held on this worker: exact while small, RocksDB's estimate beyond
-    :data:`EXACT_COUNT_LIMIT` (counting would iterate the whole store)."""
+    """Keys of a table held on this worker: RocksDB's own estimate (exact for a memory
+    store). Counting a RocksDB store means iterating it on the event loop: with 10k keys
+    in three tables that blocked the worker ~2 s of every update."""
     store = table.data
     actives = getattr(store, "_dbs_for_actives", None)
     if actives is None:
@@ -122,10 +122,10 @@ def table_keys(table: Any) -> int:
     estimate = 0
     for db in actives():
         with contextlib.suppress(Exception):
-            estimate += int(db.property_int_value("rocksdb.estimate-num-keys") or 0)
-    if estimate > EXACT_COUNT_LIMIT:
-        return estimate
-    return len(table)
+            n = int(db.property_int_value("rocksdb.estimate-num-keys") or 0)
+            # Faust keeps its changelog offset as one key in every partition's database.
+            estimate += max(0, n - 1)
+    return estimate
 
 
 def attach(app: faust.App, runtime: Runtime) -> EngineSensor:

@@ -49,7 +49,9 @@ def offline(records: list[tuple[str, dict[str, Any]]], now: int, phased: bool = 
 def read_topic(settings: Settings, topic: str) -> list[tuple[bytes | None, bytes | None]]:
     consumer = KafkaConsumer(bootstrap_servers=settings.broker_hosts, enable_auto_commit=False,
                              consumer_timeout_ms=3000, max_partition_fetch_bytes=8 << 20)
-    parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
+    from tests.support.chaos import _partitions
+
+    parts = [TopicPartition(topic, p) for p in _partitions(consumer, topic)]
     consumer.assign(parts)
     consumer.seek_to_beginning(*parts)
     ends = consumer.end_offsets(parts)
