@@ -21,16 +21,35 @@ from streams.settings import Settings
 __all__ = ["Runtime", "create_app", "faust_config"]
 
 
+def _ssl_context(settings: Settings) -> ssl.SSLContext | None:
+    sec = settings.security
+    if sec.protocol not in ("SSL", "SASL_SSL"):
+        return None
+    context = ssl.create_default_context(cafile=str(sec.ssl_cafile) if sec.ssl_cafile else None)
+    context.check_hostname = sec.ssl_check_hostname
+    return context
+
+
+def aiokafka_config(settings: Settings) -> dict[str, Any]:
+    """Connection options for a plain aiokafka client, security included."""
+    sec = settings.security
+    config: dict[str, Any] = {"bootstrap_servers": settings.broker_hosts,
+                              "security_protocol": sec.protocol,
+                              "client_id": f"{settings.app_id}-kpi-view"}
+    if sec.protocol.startswith("SASL"):
+        config.update(sasl_mechanism=sec.sasl_mechanism, sasl_plain_username=sec.sasl_username,
+                      sasl_plain_password=sec.sasl_password)
+    context = _ssl_context(settings)
+    if context is not None:
+        config["ssl_context"] = context
+    return config
+
+
 def broker_credentials(settings: Settings) -> faust.auth.Credentials | None:
     sec = settings.security
     if sec.protocol == "PLAINTEXT":
         return None
-    context: ssl.SSLContext | None = None
-    if sec.protocol in ("SSL", "SASL_SSL"):
-        context = ssl.create_default_context(
-            cafile=str(sec.ssl_cafile) if sec.ssl_cafile else None
-        )
-        context.check_hostname = sec.ssl_check_hostname
+    context = _ssl_context(settings)
     if sec.protocol == "SSL":
         assert context is not None
         return faust.SSLCredentials(context)
@@ -94,6 +113,14 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     runtime.topics = topics.declare(app, settings)
     runtime.tables = tables.declare(app, settings)
     runtime.kpis = KpiStore(runtime.tables.kpis, policy)
+    kpi_changelog = runtime.tables.kpis.changelog_topic.get_topic_name()
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def follow_kpis() -> None:
+        from streams.kpi_store import follow
+
+        await follow(runtime.kpis, kpi_changelog, settings.partitions, aiokafka_config(settings))
+
     _setup_metrics(runtime)
     app.leadflow = runtime  # type: ignore[attr-defined]
     web.attach(app, runtime)

@@ -1,8 +1,10 @@
 """KPI aggregates per report window, kept in a table with one writer per partition.
 
 Key ``<window start>|<partition>``: the worker that owns a partition is the only one that
-writes its keys, and every worker can read all of them (a global table), so any worker
-merges the same figures for ``GET /kpis`` and the report.
+writes its keys. Every worker also follows the table's changelog topic from the start (no
+consumer group: all partitions), so any worker merges the same figures for ``GET /kpis``
+and the report. (Faust's GlobalTable would do this, but its standby recovery hung our
+two-worker start-up.)
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import json
 from collections import defaultdict
 from typing import Any
 
-from faust.types.tables import GlobalTableT
+from faust.types import TableT
 
 from streams.domain import Policy
 from streams.domain.kpis import KpiAggregate, window_of, window_start
@@ -19,8 +21,10 @@ from streams.tables import at_event
 
 
 class KpiStore:
-    def __init__(self, table: GlobalTableT, policy: Policy) -> None:
+    def __init__(self, table: TableT[bytes, bytes], policy: Policy) -> None:
         self.table = table
+        # every partition's latest aggregates, as read from the changelog by follow()
+        self.view: dict[bytes, bytes] = {}
         self.policy = policy
         self.window_ms = policy.sla.report_window_ms
 
@@ -49,7 +53,7 @@ class KpiStore:
     def windows(self) -> dict[int, KpiAggregate]:
         """Every window's aggregate, merged over all partitions this worker can see."""
         merged: dict[int, KpiAggregate] = defaultdict(self._new)
-        for key, raw in list(self.table.items()):
+        for key, raw in list(self.view.items()):
             ws = int(key.decode().split("|", 1)[0])
             merged[ws].merge(KpiAggregate.from_dict(json.loads(raw)))
         return dict(merged)
@@ -60,3 +64,31 @@ class KpiStore:
 
     def window_containing(self, ts: int) -> int:
         return window_start(ts, self.window_ms)
+
+
+async def follow(store: KpiStore, topic: str, partitions: int,
+                 client_config: dict[str, Any]) -> None:
+    """Keep ``store.view`` equal to the latest value of every key in the changelog."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(enable_auto_commit=False, group_id=None,
+                                auto_offset_reset="earliest", **client_config)
+    await consumer.start()
+    try:
+        # (aiokafka only knows the partitions of topics it subscribes to: the count is the
+        # table's, which Faust created the changelog with.)
+        tps = [TopicPartition(topic, p) for p in range(partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        while True:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=5000)
+            for records in batches.values():
+                for rec in records:
+                    if rec.key is None:
+                        continue
+                    if rec.value is None:
+                        store.view.pop(rec.key, None)
+                    else:
+                        store.view[rec.key] = rec.value
+    finally:
+        await consumer.stop()

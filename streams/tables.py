@@ -21,7 +21,6 @@ from typing import Any
 import faust
 from faust.streams import _current_event
 from faust.types import TableT
-from faust.types.tables import GlobalTableT
 
 from streams.settings import Settings
 
@@ -30,7 +29,7 @@ from streams.settings import Settings
 class Tables:
     leads: TableT[bytes, bytes]
     deadlines: TableT[bytes, bytes]
-    kpis: GlobalTableT
+    kpis: TableT[bytes, bytes]
 
 
 def declare(app: faust.App, settings: Settings) -> Tables:
@@ -45,7 +44,7 @@ def declare(app: faust.App, settings: Settings) -> Tables:
         leads=app.Table("leads", help="Per-lead state", extra_topic_configs=leads_changelog,
                         **common),
         deadlines=app.Table("sla-deadlines", help="Open SLA deadlines", **common),
-        kpis=app.GlobalTable("kpi-windows", help="KPI aggregates per window and partition",
+        kpis=app.Table("kpi-windows", help="KPI aggregates per window and partition",
                        **common),
     )
 

@@ -57,7 +57,7 @@ def attach(app: faust.App, runtime: Runtime) -> None:
             lag = await consumer_lag(app.consumer, inputs)
         except Exception:  # between generations: look again later
             return
-        committed = app.consumer._committed_offset
+        committed = app.consumer._committed_offset  # type: ignore[attr-defined]
         position = sum(int(committed.get(tp) or 0) for tp in lag)
         if detector.observe(time.monotonic(), sum(lag.values()), position):
             log.critical("no progress for %.0f s with %d input records waiting; exiting so "

@@ -42,6 +42,14 @@ def test_two_workers_split_partitions_and_route_lead_lookups(worker_env: dict[st
                     pending.discard((port, lead))
             time.sleep(0.5)
         assert not pending, (sorted(pending)[:5], a.tail(10), b.tail(10))
+        # KPIs: either worker merges every partition's aggregates (not just its own)
+        def handoffs(w: WorkerProcess) -> int:
+            return sum(r["totals"]["handoffs"] for r in w.get("/kpis")[1]["windows"])
+
+        deadline = time.monotonic() + 30
+        while (handoffs(a), handoffs(b)) != (24, 24) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert (handoffs(a), handoffs(b)) == (24, 24)
         # each worker owns part of the partitions, not all of them
         owned = [w.get_text("/metrics").count("leadflow_consumer_lag{") for w in (a, b)]
         assert all(n > 0 for n in owned), owned
