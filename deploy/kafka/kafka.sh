@@ -169,6 +169,8 @@ group.initial.rebalance.delay.ms=0
 # Topics are created on purpose (leadflow topics create), never by a typo.
 auto.create.topics.enable=false
 log.retention.hours=168
+# Compacted topics (state changelogs, erasures) are cleaned within seconds, not 15 s+.
+log.cleaner.backoff.ms=2000
 log.segment.bytes=268435456
 PROPS
   if secure; then

@@ -46,7 +46,8 @@ def test_erasure_removes_personal_data(worker_env: dict[str, str], tmp_path: Pat
         wait_caught_up(settings, worker)
         assert worker.get("/leads/gdpr-1") == (200, {"lead_id": "gdpr-1", "stage": "ERASED"})
         values = _changelog_values(settings, "gdpr-1")
-        assert None in values, "no tombstone was written"
+        # The tombstone may already be compacted away together with what it superseded.
+        assert None in values or not any(v and EMAIL in v for v in values), values
         assert values[-1] is not None and EMAIL not in values[-1]
         # compaction drops the earlier values that held the email
         deadline = time.monotonic() + 90
