@@ -2,9 +2,10 @@
 feedback and dead letters. One agent, one ordered stream per partition, one state table.
 
 Per batch: decode + run the domain core (streams.processor), deliver every output and dead
-letter and wait for the broker's acks, then write the leads' new states. Faust acknowledges
-the batch only after this returns, so an offset is committed only for inputs whose effects
-are in Kafka (deterministic ids make the replays after a crash harmless).
+letter and wait for the broker's acks, then write the leads' new states and flush their
+changelog records. Faust acknowledges the batch only after this returns, so an offset is
+committed only for inputs whose effects, outputs and state alike, are in Kafka
+(deterministic ids make the replays after a crash harmless).
 """
 
 from __future__ import annotations
@@ -83,6 +84,10 @@ def attach(app: faust.App, runtime: Runtime) -> None:
                     elif key in tables.deadlines:
                         del tables.deadlines[key]
             kpis.observe(result.outputs)
+            # The state's changelog records are in Kafka before the batch is acknowledged:
+            # on a graceful stop Faust's last commit can come after its producer stopped,
+            # and a committed batch must never depend on a buffer that is then lost.
+            await app.producer.flush()
         runtime.advance_watermark(result.max_event_time)
         if result.dead_lettered:
             log.warning("dead-lettered %d record(s)", result.dead_lettered,

@@ -175,7 +175,22 @@ def create_topics(settings: Settings) -> dict[str, str]:
                 raise AdminError(f"cannot create topic {plan.name}: {exc}") from None
     finally:
         admin.close()
+    if "created" in result.values():
+        _wait_until_visible(settings, list(result))
     return result
+
+
+def _wait_until_visible(settings: Settings, names: list[str], timeout: float = 15.0) -> None:
+    """A created topic reaches every broker's metadata a moment later (KRaft): return only
+    once all of them describe, so that a worker started next does not find them missing."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if all(n is not None for n in partition_counts(settings, names).values()):
+            return
+        time.sleep(0.2)
+    raise AdminError(f"topics created but not visible after {timeout:.0f} s: {', '.join(names)}")
 
 
 def partition_counts(settings: Settings, names: list[str]) -> dict[str, int | None]:
