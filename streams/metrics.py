@@ -30,6 +30,9 @@ from prometheus_client import (
 )
 from prometheus_client.context_managers import Timer
 
+from streams.domain.models import LEAD_EVENT_TYPES as _DOMAIN_LEAD_EVENT_TYPES
+from streams.domain.models import SALES_OUTCOME_TYPES as _DOMAIN_SALES_OUTCOME_TYPES
+
 __all__ = [
     "CONTENT_TYPE",
     "DEAD_LETTER_ERROR_TYPES",
@@ -70,40 +73,9 @@ OTHER: Final = "other"
 
 # --- allowed label values (contract sections 2 and 3, docs/records.md) ---------------------
 
-LEAD_EVENT_TYPES: Final = frozenset(
-    {
-        "CONTENT_DOWNLOAD",
-        "WEBINAR_REGISTERED",
-        "WEBINAR_ATTENDED",
-        "NEWSLETTER_SIGNUP",
-        "EMAIL_OPENED",
-        "EMAIL_CLICKED",
-        "FORM_SUBMITTED",
-        "PRICING_PAGE_VISIT",
-        "DEMO_REQUESTED",
-        "DEMO_VIEWED",
-        "TRADE_SHOW_SCAN",
-        "REP_REFERRAL",
-        "MEETING_BOOKED",
-        "PROFILE_UPDATED",
-        "UNSUBSCRIBED",
-        "EMAIL_BOUNCED",
-        "ERASURE_REQUESTED",
-        "UNKNOWN",
-    }
-)
-OUTCOME_TYPES: Final = frozenset(
-    {
-        "ACCEPTED",
-        "REJECTED",
-        "CONTACTED",
-        "MEETING_HELD",
-        "OPPORTUNITY_CREATED",
-        "WON",
-        "LOST",
-        "RECYCLED",
-    }
-)
+# The domain's own lists: one place to add a type.
+LEAD_EVENT_TYPES: Final = frozenset(_DOMAIN_LEAD_EVENT_TYPES)
+OUTCOME_TYPES: Final = frozenset(_DOMAIN_SALES_OUTCOME_TYPES)
 #: ``leadflow_events_total{type}`` accepts lead event types and sales outcome types (both
 #: input topics count their records there; an undecodable record has type ``UNKNOWN``).
 EVENT_TYPES: Final = LEAD_EVENT_TYPES | OUTCOME_TYPES
