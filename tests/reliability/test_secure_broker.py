@@ -23,7 +23,7 @@ from streams.admin import kafka_client_config
 from streams.codecs import default_codecs
 from streams.settings import Settings
 from tests.support.broker import KAFKA_SH
-from tests.support.kafka_io import HOUR, now_ms
+from tests.support.kafka_io import HOUR, known_partitions, now_ms
 from tests.support.stories import seed_story
 from tests.support.worker import ROOT, WorkerProcess, free_port
 
@@ -175,7 +175,7 @@ def _read(settings: Settings, logical: str, kind: str, want: int,
                              **_client_options(settings))
     out: list[dict[str, Any]] = []
     try:
-        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
+        parts = [TopicPartition(topic, p) for p in known_partitions(consumer, topic)]
         assert parts, f"no partitions for {topic}"
         consumer.assign(parts)
         consumer.seek_to_beginning(*parts)

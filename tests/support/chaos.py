@@ -11,7 +11,7 @@ from typing import Any
 from kafka import KafkaConsumer, TopicPartition
 
 from streams.settings import Settings
-from tests.support.kafka_io import Io
+from tests.support.kafka_io import Io, known_partitions
 from tests.support.worker import WorkerProcess
 
 
@@ -24,23 +24,12 @@ def lag(settings: Settings) -> int:
         total = 0
         for logical in ("events", "outcomes"):
             topic = settings.topic(logical)
-            parts = [TopicPartition(topic, p) for p in _partitions(consumer, topic)]
+            parts = [TopicPartition(topic, p) for p in known_partitions(consumer, topic)]
             for tp, end in consumer.end_offsets(parts).items():
                 total += end - (consumer.committed(tp) or 0)
         return total
     finally:
         consumer.close()
-
-
-def _partitions(consumer: KafkaConsumer, topic: str) -> set[int]:
-    """The topic's partitions; a fresh client may not know them yet, and an empty answer
-    would read as "no lag" and let a test move on too early."""
-    for _ in range(100):
-        found = consumer.partitions_for_topic(topic)
-        if found:
-            return set(found)
-        time.sleep(0.1)
-    raise AssertionError(f"no partitions known for {topic}")
 
 
 def wait_caught_up(settings: Settings, worker: WorkerProcess, timeout: float = 300.0) -> None:

@@ -34,6 +34,17 @@ def outcome(event_id: str, lead_id: str, type_: str, occurred_at: int, *,
             "occurred_at": occurred_at, "rep_id": rep_id, "reason": reason, "amount": amount}
 
 
+def known_partitions(consumer: KafkaConsumer, topic: str) -> set[int]:
+    """The topic's partitions; a fresh client may not know them yet, and an empty answer
+    would read as "no lag" and let a test move on too early."""
+    for _ in range(100):
+        found = consumer.partitions_for_topic(topic)
+        if found:
+            return set(found)
+        time.sleep(0.1)
+    raise AssertionError(f"no partitions known for {topic}")
+
+
 class Io:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -67,7 +78,7 @@ class Io:
         topic = self.settings.topic(logical)
         consumer = KafkaConsumer(bootstrap_servers=self.settings.broker_hosts,
                                  enable_auto_commit=False, consumer_timeout_ms=500)
-        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
+        parts = [TopicPartition(topic, p) for p in known_partitions(consumer, topic)]
         consumer.assign(parts)
         consumer.seek_to_beginning(*parts)
         out: list[dict[str, Any]] = []

@@ -13,6 +13,7 @@ from streams.domain import LeadState, decode_state, load_policy
 from streams.paths import DEFAULT_POLICY
 from streams.processor import Inbound, LeadProcessor
 from streams.settings import Settings
+from tests.support.kafka_io import known_partitions
 
 OUTPUT_KINDS = {"transitions": ("StageTransition", "transition_id"),
                 "qualified": ("QualifiedLead", "handoff_id"),
@@ -49,9 +50,7 @@ def offline(records: list[tuple[str, dict[str, Any]]], now: int, phased: bool = 
 def read_topic(settings: Settings, topic: str) -> list[tuple[bytes | None, bytes | None]]:
     consumer = KafkaConsumer(bootstrap_servers=settings.broker_hosts, enable_auto_commit=False,
                              consumer_timeout_ms=3000, max_partition_fetch_bytes=8 << 20)
-    from tests.support.chaos import _partitions
-
-    parts = [TopicPartition(topic, p) for p in _partitions(consumer, topic)]
+    parts = [TopicPartition(topic, p) for p in known_partitions(consumer, topic)]
     consumer.assign(parts)
     consumer.seek_to_beginning(*parts)
     ends = consumer.end_offsets(parts)
