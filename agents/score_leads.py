@@ -1,11 +1,12 @@
 """score_leads: lead events, sales outcomes and SLA ticks -> state, transitions, hand-offs,
 feedback and dead letters. One agent, one ordered stream per partition, one state table.
 
-Per batch: decode + run the domain core (streams.processor), deliver every output and dead
-letter and wait for the broker's acks, then write the leads' new states and flush their
-changelog records. Faust acknowledges the batch only after this returns, so an offset is
-committed only for inputs whose effects, outputs and state alike, are in Kafka
-(deterministic ids make the replays after a crash harmless).
+Per batch: keep each input partition in offset order (streams.ordering), decode + run the
+domain core (streams.processor), deliver every output and dead letter and wait for the
+broker's acks, write the leads' new states and flush their changelog records, and only then
+commit the batch's input offsets (streams.commits). An offset is committed only for inputs
+whose effects, outputs and state alike, are in Kafka (deterministic ids make the replays
+after a crash harmless).
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from typing import TYPE_CHECKING, Any
 import faust
 
 from streams import metrics
+from streams.commits import next_offsets
 from streams.delivery import Send, deliver_all
 from streams.domain import decode_state, encode_state
+from streams.ordering import PartitionCursors, Verdict
 from streams.processor import Inbound, LeadProcessor
 from streams.tables import at_event
 
@@ -51,6 +54,39 @@ def attach(app: faust.App, runtime: Runtime) -> None:
     topics, tables = runtime.topics, runtime.tables
     processor = LeadProcessor(runtime.policy, runtime.codecs, runtime.topic_names)
     kpis = runtime.kpis
+    cursors = PartitionCursors()
+
+    async def in_offset_order(events: list[faust.EventT[bytes]]) -> list[faust.EventT[bytes]]:
+        """The events to process: none already processed, none past a skipped offset (see
+        streams.ordering); a partition with a gap is read again from the gap."""
+        consumer: Any = app.consumer  # Faust's own offset bookkeeping is not in its types
+        cursors.start_generation(app.consumer_generation_id)
+        committed = consumer._committed_offset.get
+        keep: list[faust.EventT[bytes]] = []
+        gaps: dict[Any, int] = {}
+        for ev in events:
+            msg = ev.message
+            verdict = cursors.classify(msg.tp, msg.offset, committed)
+            if verdict is Verdict.PROCESS:
+                keep.append(ev)
+            elif verdict is Verdict.GAP:
+                gaps.setdefault(msg.tp, msg.offset)
+        for tp, seen in gaps.items():
+            expected = cursors.expected(tp)
+            assert expected is not None
+            try:
+                earliest = (await consumer.earliest_offsets(tp)).get(tp) or 0
+                target = max(expected, earliest)
+                cursors.skip_to(tp, target)
+                log.warning("partition %s-%d skipped from offset %d to %d; reading it again "
+                            "from %d", tp.topic, tp.partition, expected, seen, target,
+                            extra={"event": "resync", "partition": tp.partition})
+                await consumer.seek_wait({tp: target})
+                metrics.count_resync(runtime.topics.source_of.get(tp.topic, "other"))
+            except Exception:  # mid-rebalance: the next generation starts over anyway,
+                # and the stall watchdog seeks a partition that stays stuck
+                log.warning("could not seek back a partition with a gap", exc_info=True)
+        return keep
 
     def load(lead_id: str, rec: Inbound) -> Any:
         with at_event(rec.ref):
@@ -88,6 +124,10 @@ def attach(app: faust.App, runtime: Runtime) -> None:
             # on a graceful stop Faust's last commit can come after its producer stopped,
             # and a committed batch must never depend on a buffer that is then lost.
             await app.producer.flush()
+            # Every effect of the batch is in Kafka: now its input offsets may be committed
+            # (leadflow commits them, not Faust: see streams.commits).
+            processed = next_offsets(ev.message for ev in events)
+            await runtime.input_commits.commit(app.consumer, processed)
         runtime.advance_watermark(result.max_event_time)
         if result.dead_lettered:
             log.warning("dead-lettered %d record(s)", result.dead_lettered,
@@ -116,4 +156,6 @@ def attach(app: faust.App, runtime: Runtime) -> None:
     async def score_leads(stream: faust.StreamT[bytes]) -> None:
         batches = stream.take_events(BATCH_MAX, within=BATCH_WITHIN)  # type: ignore[attr-defined]
         async for events in batches:
-            await guarded(list(events))
+            batch = await in_offset_order(list(events))
+            if batch:
+                await guarded(batch)

@@ -14,6 +14,7 @@ import faust
 from streams import metrics
 from streams.clock import Clock, system_clock
 from streams.codecs import make_codecs
+from streams.commits import InputCommits
 from streams.domain import Policy, load_policy
 from streams.runtime import Runtime
 from streams.settings import Settings
@@ -94,15 +95,27 @@ def faust_config(settings: Settings) -> dict[str, Any]:
     }
 
 
+class LeadflowApp(faust.App):
+    """Faust's app, whose consumer leaves the input commits to leadflow (streams.commits)."""
+
+    input_commits: InputCommits | None = None
+
+    def _new_consumer(self) -> Any:
+        consumer = super()._new_consumer()
+        if self.input_commits is not None:
+            self.input_commits.install(consumer)
+        return consumer
+
+
 def create_app(settings: Settings, *, clock: Clock | None = None,
-               policy: Policy | None = None) -> faust.App:
+               policy: Policy | None = None) -> LeadflowApp:
     """Build the worker app. Nothing here talks to Kafka; that happens when it starts."""
     from agents import ALL as agent_modules  # explicit discovery, no scanning
     from streams import engine_metrics, tables, topics, watchdog, web
     from streams.kpi_store import KpiStore
 
     policy = policy or load_policy(settings.policy_path)
-    app = faust.App(settings.app_id, **faust_config(settings))
+    app = LeadflowApp(settings.app_id, **faust_config(settings))
     runtime = Runtime(
         settings=settings,
         clock=clock or system_clock(settings.clock_offset_seconds),
@@ -112,6 +125,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     )
     runtime.topics = topics.declare(app, settings)
     runtime.tables = tables.declare(app, settings)
+    app.input_commits = runtime.input_commits = InputCommits(runtime.topics.source_of)
     runtime.kpis = KpiStore(runtime.tables.kpis, policy)
     kpi_changelog = runtime.tables.kpis.changelog_topic.get_topic_name()
 

@@ -370,6 +370,21 @@ TABLE_KEYS: Final = Gauge(
     ["table"],
     registry=REGISTRY,
 )
+_SOURCES: Final = frozenset({"events", "outcomes", "ticks"})
+
+
+RESYNCS: Final = Counter(
+    "leadflow_resyncs",
+    "Input partitions read again from an offset the stream engine had skipped, by input.",
+    ["source"],
+    registry=REGISTRY,
+)
+
+
+def count_resync(source: str) -> None:
+    RESYNCS.labels(source=_bounded(source, _SOURCES)).inc()
+
+
 READY: Final = Gauge(
     "leadflow_ready",
     "1 when the worker is consuming and its tables are recovered, else 0.",
@@ -460,6 +475,7 @@ METRIC_NAMES: Final = frozenset(
         "leadflow_commit_seconds",
         "leadflow_table_keys",
         "leadflow_ready",
+        "leadflow_resyncs_total",
     }
 )
 

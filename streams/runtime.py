@@ -12,6 +12,7 @@ from streams.domain import Policy
 from streams.settings import Settings
 
 if TYPE_CHECKING:
+    from streams.commits import InputCommits
     from streams.kpi_store import KpiStore
     from streams.tables import Tables
     from streams.topics import Topics
@@ -27,6 +28,7 @@ class Runtime:
     topics: Topics = field(init=False)
     tables: Tables = field(init=False)
     kpis: KpiStore = field(init=False)
+    input_commits: InputCommits = field(init=False)
     # Highest event time this worker has processed: the "stream time".
     watermark: int = 0
     extras: dict[str, Any] = field(default_factory=dict)
