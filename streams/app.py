@@ -92,6 +92,8 @@ def faust_config(settings: Settings) -> dict[str, Any]:
         "stream_wait_empty": True,
         "table_standby_replicas": 0,
         "logging_config": None,
+        # Faust's Monitor without its per-message bookkeeping (nothing reads it).
+        "Monitor": "streams.monitor:LeanMonitor",
     }
 
 

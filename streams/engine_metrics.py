@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from functools import partial
 from time import monotonic
@@ -49,10 +50,18 @@ class EngineSensor(faust.Sensor):
 
     def __init__(self, engine: metrics.EngineMetrics, **kwargs: Any) -> None:
         self.engine = engine
+        # Counted here per message, handed to Prometheus once per update (a labelled
+        # Prometheus increment per message was a visible share of the worker's CPU).
+        self.received: Counter[str] = Counter()
         super().__init__(**kwargs)
 
     def on_message_in(self, tp: TP, offset: int, message: Any) -> None:
-        self.engine.count_received(tp.topic)
+        self.received[tp.topic] += 1
+
+    def flush(self) -> None:
+        received, self.received = self.received, Counter()
+        for topic, n in received.items():
+            self.engine.count_received(topic, n)
 
     def on_commit_initiated(self, consumer: Any) -> Any:
         return monotonic()
@@ -153,6 +162,7 @@ def attach(app: faust.App, runtime: Runtime) -> EngineSensor:
 
     @app.timer(INTERVAL, name="engine-metrics")  # type: ignore[untyped-decorator]
     async def update_engine_metrics() -> None:
+        sensor.flush()
         ready = False
         with contextlib.suppress(Exception):
             ready = is_ready(app)
