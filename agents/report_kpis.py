@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import faust
 from faust.types import TP
 
-from streams.delivery import Send, deliver_all
+from streams.delivery import Send
 from streams.web import is_ready
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ def attach(app: faust.App, runtime: Runtime) -> None:
             value = runtime.codecs.encode("SlaReport", report)
             sends.append((ws, digest, Send(topic, report["report_id"].encode(), value)))
         if sends:
-            await deliver_all(app.producer, [s for _, _, s in sends])
+            await runtime.deliver([s for _, _, s in sends])
             for ws, digest, _ in sends:
                 published[ws] = digest
             log.info("published %d KPI report(s)", len(sends),

@@ -21,10 +21,11 @@ import faust
 
 from streams import metrics
 from streams.commits import next_offsets
-from streams.delivery import Send, deliver_all
+from streams.delivery import Send
 from streams.domain import decode_state, encode_state
 from streams.ordering import PartitionCursors, Verdict
 from streams.processor import Inbound, LeadProcessor
+from streams.state_writes import TableWrites
 from streams.tables import at_event
 
 if TYPE_CHECKING:
@@ -105,24 +106,25 @@ def attach(app: faust.App, runtime: Runtime) -> None:
             sends = [Send(runtime.topic_names[o.logical], o.key, o.value)
                      for o in result.outbound]
             if sends:
-                await deliver_all(app.producer, sends)
+                await runtime.deliver(sends)
+            writes = TableWrites()
             for lead_id, (state, rec) in result.states.items():
-                key = lead_id.encode()
-                with at_event(rec.ref):
-                    if lead_id in result.erased:
-                        # Privacy erasure: a tombstone first, then the bare ERASED marker;
-                        # compaction of the changelog drops every earlier value.
-                        tables.leads.pop(key, None)
-                    tables.leads[key] = encode_state(state)
-                    due = result.deadlines.get(lead_id)
-                    if due is not None:
-                        tables.deadlines[key] = f"{due}|{rec.partition}".encode()
-                    elif key in tables.deadlines:
-                        del tables.deadlines[key]
+                key, partition, ref = lead_id.encode(), rec.partition, rec.ref
+                if lead_id in result.erased:
+                    # Privacy erasure: a tombstone first, then the bare ERASED marker;
+                    # compaction of the changelog drops every earlier value.
+                    writes.tombstone(tables.leads, partition, ref, key)
+                writes.put(tables.leads, partition, ref, key, encode_state(state))
+                due = result.deadlines.get(lead_id)
+                if due is not None:
+                    writes.put(tables.deadlines, partition, ref, key,
+                               f"{due}|{partition}".encode())
+                else:
+                    writes.delete_if_present(tables.deadlines, partition, ref, key)
+            await writes.apply(runtime.deliver)
             kpis.observe(result.outputs)
-            # The state's changelog records are in Kafka before the batch is acknowledged:
-            # on a graceful stop Faust's last commit can come after its producer stopped,
-            # and a committed batch must never depend on a buffer that is then lost.
+            # The KPI table's changelog records (written the Faust way) are in Kafka before
+            # the batch is committed, too.
             await app.producer.flush()
             # Every effect of the batch is in Kafka: now its input offsets may be committed
             # (leadflow commits them, not Faust: see streams.commits).

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import faust
 
 from streams import metrics
-from streams.delivery import Send, deliver_all
+from streams.delivery import Send
 from streams.processor import tick_request
 from streams.web import is_ready
 
@@ -51,4 +51,4 @@ def attach(app: faust.App, runtime: Runtime) -> None:
         if sends:
             log.info("SLA due for %d hand-off(s)", len(sends),
                      extra={"event": "sla_due", "count": len(sends)})
-            await deliver_all(app.producer, sends)
+            await runtime.deliver(sends)

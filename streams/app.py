@@ -7,6 +7,7 @@ Agents are discovered explicitly: each module listed in ``agents.ALL`` has an
 from __future__ import annotations
 
 import ssl
+from collections.abc import Sequence
 from typing import Any
 
 import faust
@@ -15,6 +16,7 @@ from streams import metrics
 from streams.clock import Clock, system_clock
 from streams.codecs import make_codecs
 from streams.commits import InputCommits
+from streams.delivery import Send, deliver_all
 from streams.domain import Policy, load_policy
 from streams.runtime import Runtime
 from streams.settings import Settings
@@ -89,6 +91,9 @@ def faust_config(settings: Settings) -> dict[str, Any]:
         "producer_acks": -1,
         "producer_linger_ms": 5,
         "producer_compression_type": None,
+        # Outputs and changelog records go out as one record batch per partition
+        # (streams.delivery): room for a whole take_events batch's worth.
+        "producer_max_batch_size": 256 * 1024,
         "stream_wait_empty": True,
         "table_standby_replicas": 0,
         "logging_config": None,
@@ -138,6 +143,14 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
         await follow(runtime.kpis, kpi_changelog, settings.partitions, aiokafka_config(settings))
 
     _setup_metrics(runtime)
+    engine = runtime.extras["engine_metrics"]
+
+    async def deliver(sends: Sequence[Send]) -> dict[tuple[str, int], int]:
+        faust_producer: Any = app.producer
+        producer = faust_producer._ensure_producer()  # aiokafka's, for its batch API
+        return await deliver_all(producer, sends, on_sent=engine.count_sent)
+
+    runtime.deliver = deliver
     app.leadflow = runtime  # type: ignore[attr-defined]
     web.attach(app, runtime)
     for module in agent_modules:

@@ -3,11 +3,13 @@ clocks. Built once by ``create_app``."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from streams.clock import Clock
 from streams.codecs import AvroCodecs
+from streams.delivery import Send
 from streams.domain import Policy
 from streams.settings import Settings
 
@@ -32,6 +34,10 @@ class Runtime:
     # Highest event time this worker has processed: the "stream time".
     watermark: int = 0
     extras: dict[str, Any] = field(default_factory=dict)
+    # Sends records in batches and waits for Kafka's acks (streams.delivery), set by
+    # create_app: last offset per (topic, partition).
+    deliver: Callable[[Sequence[Send]], Awaitable[dict[tuple[str, int], int]]] = field(
+        init=False)
 
     def advance_watermark(self, event_time: int) -> None:
         if event_time > self.watermark:

@@ -12,9 +12,7 @@ so Faust's key routing for ``GET /leads/{id}`` finds the worker that owns the le
 
 from __future__ import annotations
 
-import contextlib
 import weakref
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,17 +47,22 @@ def declare(app: faust.App, settings: Settings) -> Tables:
     )
 
 
-@contextlib.contextmanager
-def at_event(event: Any) -> Iterator[None]:
+class at_event:
     """Make ``event`` Faust's current event while touching tables.
 
     Faust picks the store partition and the changelog partition of a table write from the
     current event. When a batch is processed after ``take_events``, that would be the
     batch's last event for every write; each lead's write must land on the partition of
-    the record that carried it.
+    the record that carried it. (A class, not a generator: it runs for every lead.)
     """
-    token = _current_event.set(weakref.ref(event))
-    try:
-        yield
-    finally:
-        _current_event.reset(token)
+
+    __slots__ = ("_ref", "_token")
+
+    def __init__(self, event: Any) -> None:
+        self._ref = weakref.ref(event)
+
+    def __enter__(self) -> None:
+        self._token = _current_event.set(self._ref)
+
+    def __exit__(self, *exc: object) -> None:
+        _current_event.reset(self._token)
