@@ -253,10 +253,11 @@ for _error_type in sorted(DEAD_LETTER_ERROR_TYPES):
 # --- typed helpers: the only way code should touch the labelled metrics --------------------
 
 
-def count_event(type: str, result: str) -> None:
-    """Count one input record: ``type`` an event/outcome type, ``result`` in
+def count_event(type: str, result: str, n: int = 1) -> None:
+    """Count ``n`` input records: ``type`` an event/outcome type, ``result`` in
     :data:`EVENT_RESULTS` (processed, duplicate, dead_lettered, ignored)."""
-    EVENTS.labels(type=_bounded(type, EVENT_TYPES), result=_bounded(result, EVENT_RESULTS)).inc()
+    EVENTS.labels(type=_bounded(type, EVENT_TYPES),
+                  result=_bounded(result, EVENT_RESULTS)).inc(n)
 
 
 def count_dead_letter(error_type: str) -> None:

@@ -9,6 +9,7 @@ and the replay cannot drift apart.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -100,6 +101,7 @@ class LeadProcessor:
         tick_now = now if sla_now is None else sla_now
         result = BatchResult()
         states: dict[str, LeadState | None] = {}
+        counted: Counter[tuple[str, str]] = Counter()  # to Prometheus once per batch
         for rec in records:
             try:
                 lead_id, model = self._decode(rec, now)
@@ -133,7 +135,7 @@ class LeadProcessor:
             result.processed += 1
             if model is not None:
                 duplicate = not outputs and new_state is state
-                metrics.count_event(kind, "duplicate" if duplicate else "processed")
+                counted[(kind, "duplicate" if duplicate else "processed")] += 1
                 if isinstance(model, SalesOutcome):
                     metrics.count_outcome(model.type)
                 if not duplicate:
@@ -142,6 +144,8 @@ class LeadProcessor:
                 _count_output(out, new_state)
                 if isinstance(out, StageTransition) and out.to_stage == "ERASED":
                     result.erased.add(lead_id)
+        for (kind, outcome), n in counted.items():
+            metrics.count_event(kind, outcome, n)
         return result
 
     # -- helpers -------------------------------------------------------------------------
