@@ -28,6 +28,7 @@ def run(
     SLA adherence; with --compare, what changes under another policy. Writes report.md and a
     PNG chart."""
     from streams.backtest import HistoryError, read_history, replay
+    from streams.backtest.gcpause import paused_gc
     from streams.backtest.report import chart, figures, markdown
     from streams.backtest.report import compare as diff
     from streams.domain import load_policy
@@ -39,25 +40,26 @@ def run(
         if not f.is_file():
             typer.echo(f"leadflow: no such file: {f}", err=True)
             raise typer.Exit(USAGE)
-    t0 = time.perf_counter()
-    try:
-        hist = read_history(files, now_ms=int(time.time() * 1000))
-    except HistoryError as err:
-        typer.echo(f"leadflow: {err}", err=True)
-        raise typer.Exit(USAGE) from None
-    t_read = time.perf_counter() - t0
-    if not hist.inputs:
-        typer.echo(f"leadflow: no valid records in {', '.join(map(str, files))}", err=True)
-        raise typer.Exit(USAGE)
-    ra = replay(hist.inputs, pa)
-    fa = figures(ra)
-    fs = [fa]
-    changes = None
-    if pb is not None:
-        rb = replay(hist.inputs, pb)
-        fb = figures(rb)
-        fs.append(fb)
-        changes = diff(ra, fa, rb, fb)
+    with paused_gc():
+        t0 = time.perf_counter()
+        try:
+            hist = read_history(files, now_ms=int(time.time() * 1000))
+        except HistoryError as err:
+            typer.echo(f"leadflow: {err}", err=True)
+            raise typer.Exit(USAGE) from None
+        t_read = time.perf_counter() - t0
+        if not hist.inputs:
+            typer.echo(f"leadflow: no valid records in {', '.join(map(str, files))}", err=True)
+            raise typer.Exit(USAGE)
+        ra = replay(hist.inputs, pa)
+        fa = figures(ra)
+        fs = [fa]
+        changes = None
+        if pb is not None:
+            rb = replay(hist.inputs, pb)
+            fb = figures(rb)
+            fs.append(fb)
+            changes = diff(ra, fa, rb, fb)
     out.mkdir(parents=True, exist_ok=True)
     png = out / "handoffs.png"
     chart(fs, png)
