@@ -1,7 +1,8 @@
 """Replay a history through the domain core, exactly as the worker would with
 ``LEADFLOW_SLA_CLOCK=event``: the same ``step`` per record, and SLA ``tick``s in event time
 (before applying a record, every lead whose ``next_deadline`` is at or before the record's
-time is ticked, from a heap of deadlines).
+time is ticked, from a heap of deadlines). Outputs come without ``reasons`` (``explain=False``):
+the report never reads them, and they are the costliest part of an output.
 
 Leads are independent except for the clock that drives ticks, so a replay can be split into
 shards of leads (``shard_of``): a shard steps only its own leads' records but ticks at the
@@ -84,7 +85,7 @@ def replay(inputs: list[LeadEvent | SalesOutcome], policy: Policy, shard: int = 
             j = max(bisect_left(times, due), p + 1)
             if j >= n:
                 continue  # no record after it: the replay ends first
-            st, outs = tick(st, policy, times[j], inplace=True)
+            st, outs = tick(st, policy, times[j], inplace=True, explain=False)
             ticks += 1
             states[lid] = st
             if outs:
@@ -109,7 +110,7 @@ def replay(inputs: list[LeadEvent | SalesOutcome], policy: Policy, shard: int = 
         else:
             old_deadline = next_deadline(old)
         # In place: the replay owns its states, and the copy is a step's largest cost.
-        st, outs = step(old, m, policy, t, inplace=True)
+        st, outs = step(old, m, policy, t, inplace=True, explain=False)
         stepped += 1
         states[lid] = st
         if outs:
