@@ -33,6 +33,9 @@ def _day(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d")
 
 
+_DAY_MS = 86_400_000
+
+
 @dataclass
 class Figures:
     """Everything the report shows for one policy."""
@@ -81,6 +84,7 @@ def part_of(rep: Replay) -> Part:
     first_key = part.first_key
     by_day_path, by_day_band = f.handoffs_by_day_path, f.handoffs_by_day_band
     band_of: dict[str, str] = {}
+    days: dict[int, str] = {}  # UTC days are whole multiples of 86,400,000 ms
     first_handoff = None
     for o, key in zip(rep.outputs, rep.keys, strict=True):
         observe(o)
@@ -98,7 +102,9 @@ def part_of(rep: Replay) -> Part:
             at = o.handed_off_at
             if first_handoff is None or at < first_handoff:
                 first_handoff = at
-            day = _day(at)
+            day = days.get(at // _DAY_MS)
+            if day is None:
+                day = days[at // _DAY_MS] = _day(at)
             path = o.path.value
             for g, name in _groups(o.campaigns, band_label(float(o.score), bands)):
                 for dk in ((g, name, "handoffs_by_path", path),

@@ -17,14 +17,14 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from streams.backtest.figures import Figures, Part, merge, part_of
-from streams.backtest.replay import replay
+from streams.backtest.replay import Timeline, replay
 from streams.backtest.report import Change, compare
 from streams.domain import LeadEvent, Policy, SalesOutcome
 
 MIN_RECORDS_PER_WORKER = 10_000  # below this a fork costs more than it saves
 
 # What the forked workers replay: set just before the pool forks them.
-_job: tuple[list[LeadEvent | SalesOutcome], list[Policy]] | None = None
+_job: tuple[list[LeadEvent | SalesOutcome], list[Policy], Timeline] | None = None
 
 
 def default_workers(records: int) -> int:
@@ -55,8 +55,8 @@ class Result:
 
 def _shard(shard: int, shards: int) -> tuple[list[Part], list[Change] | None]:
     assert _job is not None
-    inputs, policies = _job
-    reps = [replay(inputs, p, shard, shards) for p in policies]
+    inputs, policies, timeline = _job
+    reps = [replay(inputs, p, shard, shards, timeline) for p in policies]
     parts = [part_of(r) for r in reps]
     changes = None
     if len(reps) == 2:
@@ -73,7 +73,7 @@ def run(inputs: list[LeadEvent | SalesOutcome], policies: list[Policy],
     workers = max(1, workers)
     t0, cpu0 = time.perf_counter(), time.process_time()
     kids0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    _job = (inputs, policies)
+    _job = (inputs, policies, Timeline.of(inputs, workers))
     try:
         if workers == 1:
             results = [_shard(0, 1)]

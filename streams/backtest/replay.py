@@ -41,6 +41,30 @@ def shard_of(lead_id: str, shards: int) -> int:
 
 
 @dataclass
+class Timeline:
+    """What every shard needs of the whole history, computed once before forking: the
+    records' times, and which records each shard steps (so a shard touches only its own
+    records' objects, and forked memory stays shared)."""
+
+    times: list[int]
+    rows: list[list[int]]  # per shard: indices of its records, in order
+
+    @classmethod
+    def of(cls, inputs: list[LeadEvent | SalesOutcome], shards: int) -> Timeline:
+        times = [m.occurred_at for m in inputs]
+        if shards == 1:
+            return cls(times, [list(range(len(inputs)))])
+        rows: list[list[int]] = [[] for _ in range(shards)]
+        shard: dict[str, int] = {}
+        for i, m in enumerate(inputs):
+            k = shard.get(m.lead_id)
+            if k is None:
+                k = shard[m.lead_id] = shard_of(m.lead_id, shards)
+            rows[k].append(i)
+        return cls(times, rows)
+
+
+@dataclass
 class Replay:
     policy: Policy
     outputs: list[Output] = field(default_factory=list)
@@ -59,15 +83,18 @@ class Replay:
 
 
 def replay(inputs: list[LeadEvent | SalesOutcome], policy: Policy, shard: int = 0,
-           shards: int = 1) -> Replay:
-    """``inputs`` sorted by occurred_at (``History.sort``); only the leads of ``shard``."""
+           shards: int = 1, timeline: Timeline | None = None) -> Replay:
+    """``inputs`` sorted by occurred_at (``History.sort``); only the leads of ``shard``
+    (``timeline``: ``Timeline.of(inputs, shards)``, made here if not given)."""
     t0 = time.perf_counter()
+    if timeline is None:
+        timeline = Timeline.of(inputs, shards)
     result = Replay(policy)
     states = result.states
     first_seen = result.first_seen
     outputs = result.outputs
     keys = result.keys
-    times = [m.occurred_at for m in inputs]
+    times = timeline.times
     n = len(times)
     # heap of (deadline, lead, index of the record whose step set it): a tick comes before
     # the first later record at or after the deadline, at that record's time.
@@ -95,24 +122,24 @@ def replay(inputs: list[LeadEvent | SalesOutcome], policy: Policy, shard: int = 
             if nd is not None:
                 push(heap, (nd, lid, j - 1))
 
-    own = enumerate(inputs) if shards == 1 else (
-        (i, m) for i, m in enumerate(inputs) if shard_of(m.lead_id, shards) == shard)
-    stepped = 0
-    for i, m in own:
-        t = m.occurred_at
+    rows = timeline.rows[shard]
+    for i in rows:
+        m = inputs[i]
+        t = times[i]
         if heap and heap[0][0] <= t:
             run_ticks(t)
         lid = m.lead_id
         old = states.get(lid)
+        # In place: the replay owns its states, and the copy is a step's largest cost
+        # (an in-place step returns the state it was given).
         if old is None:
             first_seen[lid] = i
             old_deadline = None
+            st, outs = step(old, m, policy, t, inplace=True, explain=False)
+            states[lid] = st
         else:
             old_deadline = next_deadline(old)
-        # In place: the replay owns its states, and the copy is a step's largest cost.
-        st, outs = step(old, m, policy, t, inplace=True, explain=False)
-        stepped += 1
-        states[lid] = st
+            st, outs = step(old, m, policy, t, inplace=True, explain=False)
         if outs:
             outputs.extend(outs)
             keys.extend([(i, 1, 0, "")] * len(outs))
@@ -123,7 +150,7 @@ def replay(inputs: list[LeadEvent | SalesOutcome], policy: Policy, shard: int = 
         run_ticks(times[-1])  # deadlines that other shards' later records reach
     result.seconds = time.perf_counter() - t0
     result.records = n
-    result.stepped = stepped
+    result.stepped = len(rows)
     result.ticks = ticks
     result.end_ms = times[-1] if times else 0
     return result

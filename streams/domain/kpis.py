@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from streams.domain.models import MarketingFeedback, QualifiedLead, StageTransition
+from streams.domain.models import MarketingFeedback, QualifiedLead, Stage, StageTransition
 from streams.domain.policy import Policy
 
 BUCKETS_PER_HOUR = 4
@@ -230,7 +230,11 @@ class KpiAggregate:
         """`observe` of a domain output, read from its fields: what `to_record` would give
         (its floats are `float(...)`), without building the record."""
         self.observed += 1
-        if type(o) is QualifiedLead:
+        if type(o) is StageTransition:  # the most common output
+            if o.to_stage is Stage.OPPORTUNITY:  # a Stage: its value is "OPPORTUNITY"
+                for g in self._groups((), float(o.score), True):
+                    g.opportunities += 1
+        elif type(o) is QualifiedLead:
             path, queue = o.path.value, o.queue
             for g in self._groups(o.campaigns, float(o.score), True):
                 g.handoffs += 1
@@ -257,10 +261,6 @@ class KpiAggregate:
                     g.contacted += 1
                     b = math.ceil(max(0.0, hours) * BUCKETS_PER_HOUR)
                     g.hours[b] = g.hours.get(b, 0) + 1
-        elif type(o) is StageTransition:
-            if o.to_stage.value == "OPPORTUNITY":
-                for g in self._groups((), float(o.score), True):
-                    g.opportunities += 1
         else:  # a subclass: its record decides (and counts it)
             self.observed -= 1
             self.observe(o.to_record())
