@@ -1,8 +1,9 @@
 """Replaying a history with one or more policies, sharded by lead across processes.
 
-Each process replays the leads of one shard (``replay.shard_of``, a stable hash) against the
-timeline of every record and returns its ``Part`` of the figures (and, with two policies, its
-leads' path changes); ``figures.merge`` adds the parts up to exactly what one process gives.
+Each process replays the leads of one shard (``replay.shard_of``, a hash of the lead id)
+against the timeline of every record and returns its ``Part`` of the figures (and, with two
+policies, its leads' path changes); ``figures.merge`` adds the parts up to exactly what one
+process gives.
 Workers are forked, so they read the parent's inputs and compiled policies without copying
 or pickling them (compiled conditions are closures); where fork is missing, one process.
 """

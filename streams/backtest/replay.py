@@ -17,7 +17,7 @@ import heapq
 import time
 from bisect import bisect_left
 from dataclasses import dataclass, field
-from zlib import crc32
+from itertools import compress
 
 from streams.domain import (
     LeadEvent,
@@ -36,8 +36,10 @@ Key = tuple[int, int, int, str]
 
 
 def shard_of(lead_id: str, shards: int) -> int:
-    """A stable shard for a lead (the same in every process and run)."""
-    return crc32(lead_id.encode("utf-8")) % shards
+    """A lead's shard. Any split of the leads gives the same results; Python's string hash
+    is the cheapest, and forked workers share the parent's hash seed (the split is made
+    once, in the parent, anyway)."""
+    return hash(lead_id) % shards
 
 
 @dataclass
@@ -54,14 +56,9 @@ class Timeline:
         times = [m.occurred_at for m in inputs]
         if shards == 1:
             return cls(times, [list(range(len(inputs)))])
-        rows: list[list[int]] = [[] for _ in range(shards)]
-        shard: dict[str, int] = {}
-        for i, m in enumerate(inputs):
-            k = shard.get(m.lead_id)
-            if k is None:
-                k = shard[m.lead_id] = shard_of(m.lead_id, shards)
-            rows[k].append(i)
-        return cls(times, rows)
+        of = [shard_of(m.lead_id, shards) for m in inputs]
+        return cls(times, [list(compress(range(len(of)), [k == x for x in of]))
+                           for k in range(shards)])
 
 
 @dataclass
