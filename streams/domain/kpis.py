@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from streams.domain.models import MarketingFeedback, QualifiedLead, Stage, StageTransition
@@ -46,12 +47,23 @@ def window_of(record: dict[str, Any]) -> int:
 
 def band_label(score: float | None, bands: tuple[float, ...]) -> str:
     s = 0.0 if score is None else score
+    labels = _band_labels(bands)
+    for i, hi in enumerate(bands):
+        if s < hi:
+            return labels[i]
+    return labels[-1]
+
+
+@lru_cache(maxsize=64)
+def _band_labels(bands: tuple[float, ...]) -> tuple[str, ...]:
+    """Each band's label, then the top band's (formatted once per band list)."""
+    out = []
     lo = 0.0
     for hi in bands:
-        if s < hi:
-            return f"{_g(lo)}-{_g(hi - 1) if float(hi).is_integer() else '<' + _g(hi)}"
+        out.append(f"{_g(lo)}-{_g(hi - 1) if float(hi).is_integer() else '<' + _g(hi)}")
         lo = hi
-    return f"{_g(lo)}+"
+    out.append(f"{_g(lo)}+")
+    return tuple(out)
 
 
 def _g(x: float) -> str:
