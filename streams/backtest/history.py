@@ -15,6 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from streams.codecs import problems
 from streams.domain import LeadEvent, SalesOutcome
 from streams.domain.models import SALES_OUTCOME_TYPES
@@ -66,20 +68,54 @@ def _records(path: Path) -> list[tuple[str, dict[str, Any]]]:
         except Exception as err:
             raise HistoryError(f"{path}: not a readable Avro container file ({err})") from None
         return out
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise HistoryError(f"{path}: cannot read ({err.strerror or err})") from None
+    if b"\r" in data:  # text mode also ends lines at a lone CR: keep its exact line numbers
+        return _json_lines_text(path)
+    out = []
+    loads = orjson.loads
+    for n, raw in enumerate(data.split(b"\n"), 1):
+        try:
+            rec = loads(raw)  # the fast path: valid UTF-8 JSON (what tail and demo write)
+            if type(rec) is dict and float in map(type, rec.values()):
+                # orjson reads an int past 64 bits as a float: let json read such lines
+                raise orjson.JSONDecodeError("", "", 0)
+        except orjson.JSONDecodeError:
+            # Blank lines, odd whitespace, invalid UTF-8, NaN, big ints: exactly as before.
+            got = _json_line(path, n, raw.decode("utf-8", errors="replace"))
+            if got is None:
+                continue
+            rec = got[1]
+        if not isinstance(rec, dict):
+            raise HistoryError(f"{path}:{n}: a JSON line must hold one record (object)")
+        out.append((f"{path}:{n}", rec))
+    return out
+
+
+def _json_line(path: Path, n: int, line: str) -> tuple[str, dict[str, Any]] | None:
+    """One line with the standard library (None for a blank line)."""
+    line = line.strip()
+    if not line:
+        return None
+    try:
+        rec = json.loads(line)
+    except ValueError:
+        raise HistoryError(f"{path}:{n}: not a JSON record (expected JSON Lines or "
+                           "an Avro container file)") from None
+    if not isinstance(rec, dict):
+        raise HistoryError(f"{path}:{n}: a JSON line must hold one record (object)")
+    return f"{path}:{n}", rec
+
+
+def _json_lines_text(path: Path) -> list[tuple[str, dict[str, Any]]]:
     out = []
     with path.open("r", encoding="utf-8", errors="replace") as f:
         for n, line in enumerate(f, 1):
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                rec = json.loads(line)
-            except ValueError:
-                raise HistoryError(f"{path}:{n}: not a JSON record (expected JSON Lines or "
-                                   "an Avro container file)") from None
-            if not isinstance(rec, dict):
-                raise HistoryError(f"{path}:{n}: a JSON line must hold one record (object)")
-            out.append((f"{path}:{n}", rec))
+            got = _json_line(path, n, line)
+            if got is not None:
+                out.append(got)
     return out
 
 

@@ -11,92 +11,22 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from streams.backtest.figures import FRESH, Figures, figures
 from streams.backtest.replay import Replay
-from streams.domain import LeadState, Policy, QualifiedLead, Stage, StageTransition
+from streams.domain import LeadState, Policy, Stage
 from streams.domain.criteria import met as criteria_met
 from streams.domain.fit import grade_at_least
-from streams.domain.kpis import KpiAggregate, band_label
 from streams.domain.scoring import current_score
 
-DAY = 86_400_000
-FRESH = ("SCORE", "REFERRAL")
-REACHED_OPP = (Stage.OPPORTUNITY, Stage.WON)
-
-
-def _day(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d")
+__all__ = ["Change", "Figures", "chart", "compare", "figures", "markdown", "why_not"]
 
 
 def _pct(n: int, d: int) -> str:
     return f"{100.0 * n / d:.1f}% ({n}/{d})" if d else "n/a (0)"
-
-
-@dataclass
-class Figures:
-    """Everything the report shows for one policy."""
-
-    version: str
-    records: int
-    rate: float
-    handoffs_by_day_path: dict[str, Counter[str]] = field(default_factory=dict)
-    handoffs_by_day_band: dict[str, Counter[str]] = field(default_factory=dict)
-    band_rows: dict[str, dict[str, int]] = field(default_factory=dict)
-    stages: Counter[str] = field(default_factory=Counter)
-    first_path: dict[str, str] = field(default_factory=dict)  # lead -> first hand-off path
-    mql: set[str] = field(default_factory=set)
-    opp: set[str] = field(default_factory=set)
-    won: set[str] = field(default_factory=set)
-    kpi: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def precision(self) -> tuple[int, int]:
-        return len(self.mql & self.opp), len(self.mql)
-
-    @property
-    def recall(self) -> tuple[int, int]:
-        return len(self.won & self.mql), len(self.won)
-
-
-def figures(rep: Replay) -> Figures:
-    policy = rep.policy
-    bands = policy.sla.score_bands
-    f = Figures(policy.version, rep.records, rep.rate)
-    agg = KpiAggregate(bands)
-    band_of: dict[str, str] = {}
-    for o in rep.outputs:
-        agg.observe(o)
-        if isinstance(o, QualifiedLead):
-            day = _day(o.handed_off_at)
-            path = o.path.value
-            f.handoffs_by_day_path.setdefault(day, Counter())[path] += 1
-            if path in FRESH:
-                band = band_label(o.score, bands)
-                f.handoffs_by_day_band.setdefault(day, Counter())[band] += 1
-                if o.lead_id not in band_of:
-                    band_of[o.lead_id] = band
-                    f.first_path[o.lead_id] = path
-        elif isinstance(o, StageTransition):
-            if o.to_stage is Stage.MQL:
-                f.mql.add(o.lead_id)
-            elif o.to_stage in REACHED_OPP:
-                f.opp.add(o.lead_id)
-                if o.to_stage is Stage.WON:
-                    f.won.add(o.lead_id)
-    for lid, band in band_of.items():
-        row = f.band_rows.setdefault(band, {"handoffs": 0, "opportunities": 0, "won": 0})
-        row["handoffs"] += 1
-        row["opportunities"] += lid in f.opp
-        row["won"] += lid in f.won
-    f.stages = Counter(s.stage.value for s in rep.states.values())
-    ws = min((o.handed_off_at for o in rep.outputs if isinstance(o, QualifiedLead)),
-             default=rep.end_ms)
-    f.kpi = agg.to_report(ws, rep.end_ms, policy)
-    return f
 
 
 def why_not(state: LeadState | None, policy: Policy) -> str:
@@ -232,7 +162,8 @@ def markdown(fs: list[Figures], changes: list[Change] | None, inputs: dict[str, 
               f"- Records replayed: {inputs['events']} lead events + {inputs['outcomes']} "
               f"sales outcomes; {inputs['invalid']} invalid records skipped (the worker "
               "would dead-letter them)",
-              f"- Replay rate: {fs[0].rate:,.0f} records/s (domain core, one core)", "",
+              f"- Replay rate: {fs[0].rate:,.0f} records/s"
+              + (f" ({inputs['replay']})" if inputs.get("replay") else ""), "",
               f"![hand-offs per day]({chart_name})", ""]
     lines += _section(fs[0], "A" if len(fs) > 1 else "Policy")
     if len(fs) > 1 and changes is not None:

@@ -95,6 +95,13 @@ def problems(
 def _map_problems(name: str, value: Any, limits: Limits) -> list[str]:
     if not isinstance(value, Mapping):
         return [f"{name} is not a map"]
+    if len(value) <= limits.max_attributes:
+        kmax, vmax = limits.max_attribute_key_chars, limits.max_attribute_value_chars
+        for k, v in value.items():
+            if len(k) > kmax or not isinstance(v, str) or len(v) > vmax:
+                break
+        else:
+            return []  # the common case in one pass; the passes below name the problems
     out = []
     if len(value) > limits.max_attributes:
         out.append(f"{name} has {len(value)} entries, more than {limits.max_attributes}")

@@ -216,8 +216,7 @@ def _compile_attribute(raw: dict[Any, Any], path: str, problems: Problems) -> Co
     text = f"{attr} " + " ".join(f"{op} {raw[op]!r}" for op in ops)
     if len(tests) == 1:
         return Condition(tests[0], False, text, frozenset({attr}))
-    tt = tuple(tests)
-    return Condition(lambda s: all(t(s) for t in tt), False, text, frozenset({attr}))
+    return _combine("all", tuple(tests), False, text, frozenset({attr}))  # e.g. gte + lt
 
 
 def _to_float(v: str | None) -> float | None:

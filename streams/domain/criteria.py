@@ -12,7 +12,8 @@ def met(state: LeadState, policy: Policy) -> tuple[str, ...]:
     Profile-only criteria come from the bitmask cached on profile change (`state.pcrit`);
     history criteria are evaluated now."""
     mask = state.pcrit
-    names = {c.name for i, c in enumerate(policy.profile_criteria) if mask >> i & 1}
-    names.update(c.name for c in policy.event_criteria if c.when.test(state))
-    return tuple(n for n in policy.criteria_names if n in names)
-
+    out = []
+    for name, bit, test in policy.criteria_plan:
+        if (mask >> bit & 1) if test is None else test(state):
+            out.append(name)
+    return tuple(out)

@@ -22,7 +22,7 @@ HOUR_MS = 3_600_000.0
 
 
 def transition(s: LeadState, to: Stage, cause_event_id: str, t: int, policy: Policy,
-               cause: Reason | None = None) -> StageTransition:
+               cause: Reason | None = None, *, explain: bool = True) -> StageTransition:
     s.seq += 1
     frm = s.stage
     s.stage = to
@@ -38,15 +38,16 @@ def transition(s: LeadState, to: Stage, cause_event_id: str, t: int, policy: Pol
         score=current_score(s, policy.scoring),
         fit_grade=s.grade,
         criteria_met=criteria,
-        reasons=top_reasons(s, policy, cause),
+        reasons=top_reasons(s, policy, cause) if explain else (),
         policy_version=policy.version,
     )
 
 
 def handoff(s: LeadState, path: HandoffPath, queue: str, owner: str | None, at: int,
-            policy: Policy, *, fresh: bool = True, criteria: tuple[str, ...] | None = None
-            ) -> QualifiedLead:
-    """A hand-off; `fresh` starts a new SLA clock (SCORE/REFERRAL), else re-routes it."""
+            policy: Policy, *, fresh: bool = True, criteria: tuple[str, ...] | None = None,
+            explain: bool = True) -> QualifiedLead:
+    """A hand-off; `fresh` starts a new SLA clock (SCORE/REFERRAL), else re-routes it.
+    `explain=False`: no `reasons` (see `engine.step`)."""
     s.seq += 1
     score = current_score(s, policy.scoring)
     due = at + policy.sla.due_ms(queue)
@@ -72,7 +73,7 @@ def handoff(s: LeadState, path: HandoffPath, queue: str, owner: str | None, at: 
         score=score,
         fit_grade=s.grade,
         criteria_met=crit.met(s, policy) if criteria is None else criteria,
-        reasons=top_reasons(s, policy, cause),
+        reasons=top_reasons(s, policy, cause) if explain else (),
         profile=dict(s.profile),
         first_touch_campaign=s.first_touch,
         last_touch_campaign=s.last_touch,

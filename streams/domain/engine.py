@@ -70,13 +70,17 @@ def event_hash(event_id: str) -> int:
 
 
 def step(state: LeadState | None, event: LeadEvent | SalesOutcome, policy: Policy, now: int,
-         *, inplace: bool = False) -> tuple[LeadState, list[Output]]:
+         *, inplace: bool = False, explain: bool = True) -> tuple[LeadState, list[Output]]:
     """Apply one lead event or sales outcome. Returns the new state and the outputs.
 
     By default the given state is left untouched (a copy is returned). With `inplace=True`
     the caller hands the state over and it is updated in place (and returned): the worker,
     which decodes a fresh state from its table for each record, and backtest use this to skip
     the copy, the largest single cost of a step.
+
+    `explain=False` leaves the outputs' `reasons` empty (the top contributions are the
+    costliest part of an output and backtest's report never reads them); everything else,
+    state included, is the same.
     """
     if state is None:
         state = LeadState(event.lead_id)
@@ -95,11 +99,11 @@ def step(state: LeadState | None, event: LeadEvent | SalesOutcome, policy: Polic
         del seen[0]
     s.events += 1
     if type(event) is SalesOutcome:
-        return s, _outcome(s, event, policy)
-    return s, _lead_event(s, event, policy)  # type: ignore[arg-type]
+        return s, _outcome(s, event, policy, explain)
+    return s, _lead_event(s, event, policy, explain)  # type: ignore[arg-type]
 
 
-def _lead_event(s: LeadState, ev: LeadEvent, policy: Policy) -> list[Output]:
+def _lead_event(s: LeadState, ev: LeadEvent, policy: Policy, explain: bool) -> list[Output]:
     etype = ev.type
     ti = EVENT_TYPE_INDEX.get(etype, _UNKNOWN)
     s.counts[ti] = s.counts.get(ti, 0) + 1
@@ -107,7 +111,7 @@ def _lead_event(s: LeadState, ev: LeadEvent, policy: Policy) -> list[Output]:
         s.ignored += 1
         return []
     if etype == "ERASURE_REQUESTED":
-        return _erase(s, ev, policy)
+        return _erase(s, ev, policy, explain)
     t = ev.occurred_at
     if t > s.clock:
         s.clock = t
@@ -149,11 +153,11 @@ def _lead_event(s: LeadState, ev: LeadEvent, policy: Policy) -> list[Output]:
     if stage in PRE_SALES and policy.disqualify and (changed or policy.disqualify_uses_events):
         for rule in policy.disqualify:
             if rule.when.test(s):
-                return _disqualify(s, ev, rule.name, policy)
+                return _disqualify(s, ev, rule.name, policy, explain)
     if stage not in SCORING_STAGES:
         return []
     if etype == "REP_REFERRAL" and ev.rep_id and _referral_ok(s, policy):
-        return _fast_track(s, ev, policy)
+        return _fast_track(s, ev, policy, explain)
     score = 0.0
     if s.score_sum:
         score = s.score_sum * 2.0 ** ((s.anchor - s.clock) / sc.half_life_ms)
@@ -165,11 +169,11 @@ def _lead_event(s: LeadState, ev: LeadEvent, policy: Policy) -> list[Output]:
     if to is None:
         return []
     if to is _ENGAGED:
-        return [emit.transition(s, to, ev.event_id, t, policy)]
-    tr = emit.transition(s, Stage.MQL, ev.event_id, t, policy)
+        return [emit.transition(s, to, ev.event_id, t, policy, explain=explain)]
+    tr = emit.transition(s, Stage.MQL, ev.event_id, t, policy, explain=explain)
     q = choose_queue(s, policy.routing)
     return [tr, emit.handoff(s, HandoffPath.SCORE, q.name, assign_rep(s.lead_id, q.reps), t,
-                             policy, criteria=tr.criteria_met)]
+                             policy, criteria=tr.criteria_met, explain=explain)]
 
 
 def _referral_ok(s: LeadState, policy: Policy) -> bool:
@@ -180,24 +184,26 @@ def _referral_ok(s: LeadState, policy: Policy) -> bool:
     return all(c in met for c in ref.require_criteria)
 
 
-def _fast_track(s: LeadState, ev: LeadEvent, policy: Policy) -> list[Output]:
+def _fast_track(s: LeadState, ev: LeadEvent, policy: Policy, explain: bool) -> list[Output]:
     cause = Reason(f"referral:{ev.rep_id}", 0.0)
-    tr = emit.transition(s, Stage.MQL, ev.event_id, ev.occurred_at, policy, cause)
+    tr = emit.transition(s, Stage.MQL, ev.event_id, ev.occurred_at, policy, cause,
+                         explain=explain)
     return [tr, emit.handoff(s, HandoffPath.REFERRAL, policy.referral.queue, ev.rep_id,
-                             ev.occurred_at, policy, criteria=tr.criteria_met)]
+                             ev.occurred_at, policy, criteria=tr.criteria_met, explain=explain)]
 
 
-def _disqualify(s: LeadState, ev: LeadEvent, rule: str, policy: Policy) -> list[Output]:
+def _disqualify(s: LeadState, ev: LeadEvent, rule: str, policy: Policy, explain: bool
+                ) -> list[Output]:
     s.disq_rule = rule
     t = ev.occurred_at
     outs: list[Output] = [emit.transition(s, Stage.DISQUALIFIED, ev.event_id, t, policy,
-                                          Reason(f"disqualify:{rule}", 0.0))]
+                                          Reason(f"disqualify:{rule}", 0.0), explain=explain)]
     outs.append(emit.feedback(s, FeedbackType.DISQUALIFIED, rule, t, policy))
     s.ho_closed = True
     return outs
 
 
-def _erase(s: LeadState, ev: LeadEvent, policy: Policy) -> list[Output]:
+def _erase(s: LeadState, ev: LeadEvent, policy: Policy, explain: bool) -> list[Output]:
     """Drop personal data: profile, history, campaigns, explanations, hand-off details.
     What remains: lead id, stage ERASED, counters (events, per-type counts, outputs, ignored)
     and the dedupe hashes (not personal)."""
@@ -216,10 +222,10 @@ def _erase(s: LeadState, ev: LeadEvent, policy: Policy) -> list[Output]:
     s.ho_escalated = s.ho_contact_reported = s.ho_accepted = s.ho_closed = False
     s.disq_rule = None
     return [emit.transition(s, Stage.ERASED, ev.event_id, ev.occurred_at, policy,
-                            Reason("erasure_requested", 0.0))]
+                            Reason("erasure_requested", 0.0), explain=explain)]
 
 
-def _outcome(s: LeadState, o: SalesOutcome, policy: Policy) -> list[Output]:
+def _outcome(s: LeadState, o: SalesOutcome, policy: Policy, explain: bool) -> list[Output]:
     otype = o.type
     t = o.occurred_at
     to = outcome_move(s.stage, otype)
@@ -236,7 +242,7 @@ def _outcome(s: LeadState, o: SalesOutcome, policy: Policy) -> list[Output]:
     if to is None:  # CONTACTED: records the first contact only
         return outs
     cause = Reason(f"outcome:{otype}", 0.0)
-    outs.append(emit.transition(s, to, o.event_id, t, policy, cause))
+    outs.append(emit.transition(s, to, o.event_id, t, policy, cause, explain=explain))
     reason = (o.reason or "unspecified") if otype in _REASON_TYPES else o.reason
     if otype == "ACCEPTED":
         s.ho_accepted = True

@@ -7,7 +7,6 @@ points are kept, largest first; ties break by rule name so the list is determini
 
 from __future__ import annotations
 
-from streams.domain.fit import reasons as fit_reasons
 from streams.domain.models import LeadState, Reason
 from streams.domain.policy import Policy
 
@@ -31,9 +30,12 @@ def top_reasons(state: LeadState, policy: Policy, cause: Reason | None = None
             p = round(v * f, 4)
             if p:
                 ranked.append((-abs(p), k, p))
-    for r in fit_reasons(state, policy):
-        if r.points:
-            ranked.append((-abs(r.points), r.rule, r.points))
+    mask = state.fmask if state.pv == policy.version else 0  # = fit.reasons(), inlined
+    if mask:
+        for i, rule in enumerate(policy.fit.rules):
+            pts = rule.points
+            if mask >> i & 1 and pts:
+                ranked.append((-abs(pts), rule.reason, pts))
     ranked.sort()
     if cause is not None:
         return (cause, *(Reason(k, p) for _, k, p in ranked[: TOP_N - 1]))

@@ -30,7 +30,7 @@ def reasons(state: LeadState, policy: Policy) -> list[Reason]:
     if state.pv != policy.version:
         return []
     mask = state.fmask
-    return [Reason(f"fit:{r.name}", r.points) for i, r in enumerate(policy.fit.rules)
+    return [Reason(r.reason, r.points) for i, r in enumerate(policy.fit.rules)
             if mask >> i & 1]
 
 

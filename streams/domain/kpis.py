@@ -24,10 +24,12 @@ What is counted where (decisions the contract leaves open):
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
-from streams.domain.models import MarketingFeedback, QualifiedLead, StageTransition
+from streams.domain.models import MarketingFeedback, QualifiedLead, Stage, StageTransition
 from streams.domain.policy import Policy
 
 BUCKETS_PER_HOUR = 4
@@ -45,12 +47,23 @@ def window_of(record: dict[str, Any]) -> int:
 
 def band_label(score: float | None, bands: tuple[float, ...]) -> str:
     s = 0.0 if score is None else score
+    labels = _band_labels(bands)
+    for i, hi in enumerate(bands):
+        if s < hi:
+            return labels[i]
+    return labels[-1]
+
+
+@lru_cache(maxsize=64)
+def _band_labels(bands: tuple[float, ...]) -> tuple[str, ...]:
+    """Each band's label, then the top band's (formatted once per band list)."""
+    out = []
     lo = 0.0
     for hi in bands:
-        if s < hi:
-            return f"{_g(lo)}-{_g(hi - 1) if float(hi).is_integer() else '<' + _g(hi)}"
+        out.append(f"{_g(lo)}-{_g(hi - 1) if float(hi).is_integer() else '<' + _g(hi)}")
         lo = hi
-    return f"{_g(lo)}+"
+    out.append(f"{_g(lo)}+")
+    return tuple(out)
 
 
 def _g(x: float) -> str:
@@ -169,7 +182,7 @@ class KpiAggregate:
         self.by_band: dict[str, Figures] = {}
         self.observed = 0
 
-    def _groups(self, campaigns: list[str], score: float | None, banded: bool
+    def _groups(self, campaigns: Sequence[str], score: float | None, banded: bool
                 ) -> list[Figures]:
         gs = [self.totals]
         for c in dict.fromkeys(campaigns):
@@ -187,7 +200,10 @@ class KpiAggregate:
 
     def observe(self, output: dict[str, Any] | StageTransition | QualifiedLead
                 | MarketingFeedback) -> None:
-        rec = output if isinstance(output, dict) else output.to_record()
+        if not isinstance(output, dict):
+            self.observe_output(output)
+            return
+        rec = output
         self.observed += 1
         if "handoff_id" in rec:
             for g in self._groups(rec["campaigns"], rec["score"], True):
@@ -221,6 +237,45 @@ class KpiAggregate:
                     g.opportunities += 1
         else:
             raise ValueError("not a leadflow output record")
+
+    def observe_output(self, o: StageTransition | QualifiedLead | MarketingFeedback) -> None:
+        """`observe` of a domain output, read from its fields: what `to_record` would give
+        (its floats are `float(...)`), without building the record."""
+        self.observed += 1
+        if type(o) is StageTransition:  # the most common output
+            if o.to_stage is Stage.OPPORTUNITY:  # a Stage: its value is "OPPORTUNITY"
+                for g in self._groups((), float(o.score), True):
+                    g.opportunities += 1
+        elif type(o) is QualifiedLead:
+            path, queue = o.path.value, o.queue
+            for g in self._groups(o.campaigns, float(o.score), True):
+                g.handoffs += 1
+                _add(g.handoffs_by_path, path)
+                _add(g.handoffs_by_queue, queue)
+        elif type(o) is MarketingFeedback:
+            sah = o.score_at_handoff
+            hours = o.hours_to_first_contact
+            ftype = o.type.value
+            for g in self._groups(o.campaigns, sah, sah is not None):
+                if ftype == "ACCEPTED":
+                    g.accepted += 1
+                elif ftype == "REJECTED":
+                    g.rejected += 1
+                    _add(g.rejected_by_reason, o.reason or "unspecified")
+                elif ftype == "SLA_BREACHED":
+                    g.sla_breaches += 1
+                elif ftype == "CONVERTED":
+                    g.won += 1
+                    g.revenue_won += float(o.amount or 0.0)
+                elif ftype == "LOST":
+                    g.lost += 1
+                if hours is not None and math.isfinite(hours):
+                    g.contacted += 1
+                    b = math.ceil(max(0.0, hours) * BUCKETS_PER_HOUR)
+                    g.hours[b] = g.hours.get(b, 0) + 1
+        else:  # a subclass: its record decides (and counts it)
+            self.observed -= 1
+            self.observe(o.to_record())
 
     def merge(self, other: KpiAggregate) -> KpiAggregate:
         self.totals.merge(other.totals)

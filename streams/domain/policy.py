@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from streams.domain.conditions import DAY_MS, Condition, Problems, compile_condition
+from streams.domain.conditions import DAY_MS, Condition, Problems, Test, compile_condition
 from streams.domain.models import EVENT_TYPE_INDEX, GRADES, LEAD_EVENT_TYPES
 
 HOUR_MS = 3_600_000
@@ -91,6 +91,10 @@ class FitRule:
     name: str
     when: Condition
     points: float
+    reason: str = field(init=False, compare=False, repr=False)  # "fit:<name>", built once
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reason", f"fit:{self.name}")
 
 
 @dataclass(slots=True, frozen=True)
@@ -177,6 +181,9 @@ class Policy:
     event_criteria: tuple[Criterion, ...] = field(default=())
     # profile attributes read by fit, disqualify and criteria: a change re-evaluates them
     watched_attrs: frozenset[str] = field(default=frozenset())
+    # every criterion in policy order: (name, its bit in state.pcrit, None) when profile-only,
+    # (name, 0, test) when it reads history: `criteria.met` walks this once
+    criteria_plan: tuple[tuple[str, int, Test | None], ...] = field(default=())
 
 
 # ---------------------------------------------------------------- loading
@@ -417,7 +424,20 @@ def _build(data: object, problems: Problems, source: str) -> Policy | None:
         watched_attrs=frozenset().union(
             *(r.when.attrs for r in fit.rules), *(r.when.attrs for r in disqualify),
             *(c.when.attrs for c in criteria)),
+        criteria_plan=_criteria_plan(criteria),
     )
+
+
+def _criteria_plan(criteria: tuple[Criterion, ...]) -> tuple[tuple[str, int, Test | None], ...]:
+    plan: list[tuple[str, int, Test | None]] = []
+    bit = 0  # profile-only criteria are numbered in policy order, as in `profile_criteria`
+    for c in criteria:
+        if c.when.uses_events:
+            plan.append((c.name, 0, c.when.test))
+        else:
+            plan.append((c.name, bit, None))
+            bit += 1
+    return tuple(plan)
 
 
 def _event_type(v: object, path: str, problems: Problems) -> str | None:

@@ -24,9 +24,10 @@ def next_deadline(state: LeadState) -> int | None:
     return state.ho_due
 
 
-def tick(state: LeadState, policy: Policy, now: int, *, inplace: bool = False
-         ) -> tuple[LeadState, list[Output]]:
-    """SLA deadlines at processing time `now`. Same ownership rule as `step` (`inplace`)."""
+def tick(state: LeadState, policy: Policy, now: int, *, inplace: bool = False,
+         explain: bool = True) -> tuple[LeadState, list[Output]]:
+    """SLA deadlines at processing time `now`. Same ownership rule as `step` (`inplace`)
+    and the same `explain`."""
     due = next_deadline(state)
     if due is None or now < due:
         return state, []
@@ -38,7 +39,8 @@ def tick(state: LeadState, policy: Policy, now: int, *, inplace: bool = False
                                         policy)]
     esc = policy.sla.escalation_queue
     owner = assign_rep(s.lead_id, policy.routing.by_name[esc].reps)
-    outs.append(emit.handoff(s, HandoffPath.ESCALATION, esc, owner, now, policy, fresh=False))
+    outs.append(emit.handoff(s, HandoffPath.ESCALATION, esc, owner, now, policy, fresh=False,
+                             explain=explain))
     return s, outs
 
 

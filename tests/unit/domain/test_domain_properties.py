@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from streams.domain import (
     LeadEvent,
     LeadState,
+    MarketingFeedback,
     Output,
     QualifiedLead,
     SalesOutcome,
@@ -178,3 +179,25 @@ def test_outputs_have_reasons_and_deterministic_ids(policy: Policy, items: list[
             assert 1 <= len(o.reasons) <= 5
             assert all(r.rule for r in o.reasons)
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
+
+
+@settings(max_examples=120, deadline=None)
+@given(items=mixed_items())
+def test_explain_false_changes_only_the_reasons(policy: Policy, items: list[Any]) -> None:
+    """backtest steps with explain=False: same states, same outputs but for `reasons`."""
+    s, outs = run(policy, items)
+    q: LeadState | None = None
+    quiet: list[Output] = []
+    for it in items:
+        if isinstance(it, tuple):
+            if q is not None:
+                q, o = tick(q, policy, it[1], inplace=True, explain=False)
+                quiet += o
+            continue
+        q, o = step(q, it, policy, it.occurred_at, inplace=True, explain=False)
+        quiet += o
+    assert s is not None and q is not None
+    assert encode_state(q) == encode_state(s)
+    assert all(o.reasons == () for o in quiet if not isinstance(o, MarketingFeedback))
+    strip = [{k: v for k, v in o.to_record().items() if k != "reasons"} for o in outs]
+    assert strip == [{k: v for k, v in o.to_record().items() if k != "reasons"} for o in quiet]
