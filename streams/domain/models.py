@@ -15,10 +15,11 @@ hashes, fit rules and profile criteria as bitmasks valid for the policy version 
 from __future__ import annotations
 
 import base64
-import json
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+
+import orjson
 
 
 class Stage(StrEnum):
@@ -522,11 +523,13 @@ def encode_state(state: LeadState) -> bytes:
         state.owner,
         ho,
     ]
-    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    # orjson: the worker encodes every lead's state once per batch (json.dumps was ~5% of
+    # its CPU); the same compact JSON, read back by json or orjson alike.
+    return orjson.dumps(doc)
 
 
 def decode_state(data: bytes) -> LeadState:
-    doc = json.loads(data)
+    doc = orjson.loads(data)
     if not isinstance(doc, list) or not doc or doc[0] != _STATE_FORMAT:
         raise ValueError("not a leadflow lead state (unknown format)")
     (
