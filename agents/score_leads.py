@@ -4,9 +4,9 @@ feedback and dead letters. One agent, one ordered stream per partition, one stat
 Per batch: keep each input partition in offset order (streams.ordering), decode + run the
 domain core (streams.processor), deliver every output and dead letter and wait for the
 broker's acks, write the leads' new states and flush their changelog records, and only then
-commit the batch's input offsets (streams.commits). An offset is committed only for inputs
-whose effects, outputs and state alike, are in Kafka (deterministic ids make the replays
-after a crash harmless).
+mark the batch's input offsets done for the next commit (streams.commits). An offset is
+committed only for inputs whose effects, outputs and state alike, are in Kafka
+(deterministic ids make the replays after a crash harmless).
 """
 
 from __future__ import annotations
@@ -126,10 +126,10 @@ def attach(app: faust.App, runtime: Runtime) -> None:
             # The KPI table's changelog records (written the Faust way) are in Kafka before
             # the batch is committed, too.
             await app.producer.flush()
-            # Every effect of the batch is in Kafka: now its input offsets may be committed
-            # (leadflow commits them, not Faust: see streams.commits).
-            processed = next_offsets(ev.message for ev in events)
-            await runtime.input_commits.commit(app.consumer, processed)
+            # Every effect of the batch is in Kafka: its input offsets may be committed now
+            # (by Faust's next commit, with the offsets we give it: see streams.commits).
+            runtime.input_commits.mark_done(next_offsets(ev.message for ev in events),
+                                            app.consumer_generation_id)
         runtime.advance_watermark(result.max_event_time)
         if result.dead_lettered:
             log.warning("dead-lettered %d record(s)", result.dead_lettered,

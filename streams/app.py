@@ -103,14 +103,15 @@ def faust_config(settings: Settings) -> dict[str, Any]:
 
 
 class LeadflowApp(faust.App):
-    """Faust's app, whose consumer leaves the input commits to leadflow (streams.commits)."""
+    """Faust's app, whose consumer commits the input offsets leadflow marks done
+    (streams.commits)."""
 
     input_commits: InputCommits | None = None
 
     def _new_consumer(self) -> Any:
         consumer = super()._new_consumer()
         if self.input_commits is not None:
-            self.input_commits.install(consumer)
+            self.input_commits.install(consumer, lambda: self.consumer_generation_id)
         return consumer
 
 

@@ -1,4 +1,4 @@
-"""leadflow, not Faust, commits the input offsets.
+"""The input offsets Faust commits are the ones leadflow says are done.
 
 Faust commits, per partition, the highest run of offsets its streams acknowledged, and its
 bookkeeping lets that run jump over events nobody processed: its stream acknowledges a
@@ -7,63 +7,71 @@ offset through (``min(acked) - committed > 1`` in ``Consumer._new_offset``). Eit
 commit moves past an event, and whoever owns the partition next never sees it; our
 rebalance test lost events exactly so.
 
-The agent knows which offsets' effects are in Kafka: after each batch it commits, per input
+The agent knows which offsets' effects are in Kafka: after each batch it marks, per input
 partition, the offset after the last one it processed (``streams.ordering`` guarantees no
-offset before it was left out). Faust's own periodic commit is told there is nothing of its
-to commit on the inputs; it still commits anything else.
+offset before it was left out). Faust's own commits (every ``broker_commit_interval``, and
+before a rebalance or a stop goes on) take exactly those offsets for the input partitions;
+everything else they commit as before. The batch itself never waits for a commit.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Iterable, Mapping
-from time import monotonic
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
-
-log = logging.getLogger("leadflow.commits")
 
 TP = Any  # Faust's TopicPartition
 
 
 class InputCommits:
-    def __init__(self, topics: Iterable[str],
-                 on_commit: Callable[[float], None] | None = None) -> None:
+    def __init__(self, topics: Iterable[str]) -> None:
         self.topics = frozenset(topics)
-        self.on_commit = on_commit  # commit latency, seconds
+        self.generation = -1
+        self._done: dict[TP, int] = {}
 
-    def install(self, consumer: Any) -> None:
-        """Faust's commit leaves the input partitions to us (an instance attribute shadows
-        the method Faust calls for every partition it considers committing)."""
+    def mark_done(self, offsets: dict[TP, int], generation: int) -> None:
+        """`offsets`: per partition, the next offset to read; all before it are done."""
+        if generation != self.generation:  # a rebalance: what was done before is history
+            self.generation = generation
+            self._done.clear()
+        done = self._done
+        for tp, offset in offsets.items():
+            if offset > done.get(tp, -1):
+                done[tp] = offset
+
+    def committable(self, tp: TP, generation: int) -> int | None:
+        return self._done.get(tp) if generation == self.generation else None
+
+    def install(self, consumer: Any, generation: Callable[[], int]) -> None:
+        """Make Faust's commit use our offsets for the inputs (instance attributes shadow
+        the two methods its commit calls)."""
         faust_new_offset: Callable[[TP], int | None] = consumer._new_offset
+        faust_pending: Callable[[Any], Iterator[TP]] = consumer._filter_tps_with_pending_acks
         acked, acked_index = consumer._acked, consumer._acked_index
 
         def new_offset(tp: TP) -> int | None:
             if tp.topic in self.topics:
-                # Drop Faust's acknowledgement lists here, or they would only grow.
+                # Faust's acknowledgement lists are not ours to trust; drop them, or they
+                # would only grow.
                 acked.pop(tp, None)
                 acked_index.pop(tp, None)
-                return None
+                return self.committable(tp, generation())
             return faust_new_offset(tp)
 
-        consumer._new_offset = new_offset
+        def pending(topics: Any = None) -> Iterator[TP]:
+            # Faust forgets the acknowledgements of revoked partitions before its last
+            # commit; ours still count, so that commit carries them.
+            seen = set()
+            for tp in faust_pending(topics):
+                seen.add(tp)
+                yield tp
+            if generation() == self.generation:
+                for tp in list(self._done):
+                    if tp not in seen and (topics is None or tp in topics
+                                           or tp.topic in topics):
+                        yield tp
 
-    async def commit(self, consumer: Any, offsets: Mapping[TP, int]) -> bool:
-        """Commit `offsets` (next offset to read, per partition) where they move forward."""
-        committed = consumer._committed_offset
-        forward = {tp: offset for tp, offset in offsets.items()
-                   if committed.get(tp) is None or offset > committed[tp]}
-        if not forward:
-            return True
-        started = monotonic()
-        ok = bool(await consumer._commit(forward))
-        if ok:
-            committed.update(forward)
-        else:  # the group rebalanced meanwhile: the next owner replays from the last commit
-            log.info("input commit refused by the group (rebalanced); the batch will be "
-                     "replayed by the partition's next owner", extra={"event": "commit_refused"})
-        if self.on_commit is not None:
-            self.on_commit(monotonic() - started)
-        return ok
+        consumer._new_offset = new_offset
+        consumer._filter_tps_with_pending_acks = pending
 
 
 def next_offsets(messages: Iterable[Any]) -> dict[TP, int]:

@@ -154,7 +154,6 @@ def attach(app: faust.App, runtime: Runtime) -> EngineSensor:
     engine.add_tables(tables)
     engine.set_ready(False)
 
-    runtime.input_commits.on_commit = engine.observe_commit
     sensor = EngineSensor(engine)
     app.sensors.add(sensor)
     count_sends(app.producer, engine)

@@ -1,6 +1,5 @@
-"""leadflow commits the input offsets itself; Faust's commit leaves them alone."""
+"""Faust commits the input offsets leadflow marks done, and nothing it merely acknowledged."""
 
-import asyncio
 from collections import defaultdict
 from typing import Any
 
@@ -15,15 +14,12 @@ class FakeConsumer:
     def __init__(self) -> None:
         self._acked: defaultdict[TP, list[int]] = defaultdict(list)
         self._acked_index: defaultdict[TP, set[int]] = defaultdict(set)
-        self._committed_offset: dict[TP, int] = {EV0: 10}
-        self.commits: list[dict[TP, int]] = []
 
     def _new_offset(self, tp: TP) -> int | None:
         return 99
 
-    async def _commit(self, offsets: dict[TP, int]) -> bool:
-        self.commits.append(dict(offsets))
-        return True
+    def _filter_tps_with_pending_acks(self, topics: Any = None) -> Any:
+        return iter(list(self._acked))
 
 
 class Msg:
@@ -31,23 +27,43 @@ class Msg:
         self.tp, self.offset = tp, offset
 
 
-def test_faust_commits_nothing_on_the_inputs_and_forgets_its_acks() -> None:
+def installed(generation: list[int]) -> tuple[Any, InputCommits]:
     consumer: Any = FakeConsumer()
-    consumer._acked[EV0].extend([11, 13])
-    InputCommits({"events"}).install(consumer)
-    assert consumer._new_offset(EV0) is None
+    commits = InputCommits({"events"})
+    commits.install(consumer, lambda: generation[0])
+    return consumer, commits
+
+
+def test_inputs_commit_only_what_was_marked_done() -> None:
+    gen = [1]
+    consumer, commits = installed(gen)
+    consumer._acked[EV0].extend([11, 13])  # Faust's acknowledgements, possibly with holes
+    assert consumer._new_offset(EV0) is None  # nothing marked done yet
     assert EV0 not in consumer._acked
+    commits.mark_done({EV0: 12}, 1)
+    commits.mark_done({EV0: 10}, 1)  # never backwards
+    assert consumer._new_offset(EV0) == 12
     assert consumer._new_offset(OTHER) == 99  # not an input: Faust's own logic
 
 
-def test_commit_moves_only_forward_and_records_the_position() -> None:
-    consumer: Any = FakeConsumer()
-    seen: list[float] = []
-    commits = InputCommits({"events"}, on_commit=seen.append)
-    assert asyncio.run(commits.commit(consumer, {EV0: 9, EV1: 5})) is True
-    assert consumer.commits == [{EV1: 5}]  # EV0 is committed at 10 already
-    assert consumer._committed_offset == {EV0: 10, EV1: 5}
-    assert len(seen) == 1
+def test_done_partitions_are_offered_even_when_faust_forgot_their_acks() -> None:
+    gen = [1]
+    consumer, commits = installed(gen)
+    consumer._acked[OTHER].append(1)
+    commits.mark_done({EV0: 5, EV1: 7}, 1)
+    assert sorted(consumer._filter_tps_with_pending_acks()) == sorted([OTHER, EV0, EV1])
+    assert EV0 in set(consumer._filter_tps_with_pending_acks({"events"}))
+
+
+def test_a_new_generation_forgets_what_was_done() -> None:
+    gen = [1]
+    consumer, commits = installed(gen)
+    commits.mark_done({EV0: 5}, 1)
+    gen[0] = 2  # rebalanced: another worker may have had the partition meanwhile
+    assert consumer._new_offset(EV0) is None
+    assert list(consumer._filter_tps_with_pending_acks()) == []
+    commits.mark_done({EV0: 9}, 2)
+    assert consumer._new_offset(EV0) == 9
 
 
 def test_next_offsets_is_the_offset_after_the_highest_per_partition() -> None:
