@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("leadflow.score_leads")
 
 BATCH_MAX = 500
-BATCH_WITHIN = 0.05  # seconds: a lone event waits at most this long for company
+BATCH_WITHIN = 0.01  # seconds: a lone event waits at most this long for company (latency)
 STOP_GRACE = 30.0
 
 
