@@ -19,15 +19,13 @@ if TYPE_CHECKING:
 
 
 def is_ready(app: faust.App) -> bool:
-    """Consuming and every table recovered from its changelog."""
+    """In the group, not rebalancing, and every table recovered from its changelog.
+
+    A worker the group gave no partition (more workers than partitions) is ready too: it
+    is a healthy standby for the next rebalance, and a readiness probe that never passes
+    would stall a rollout. Faust completes recovery for an empty assignment as well."""
     recovery = app.tables.recovery  # type: ignore[attr-defined]
-    return bool(
-        app.started
-        and not app.rebalancing
-        and recovery.completed.is_set()
-        and app.consumer is not None
-        and app.consumer.assignment()
-    )
+    return bool(app.started and not app.rebalancing and recovery.completed.is_set())
 
 
 def attach(app: faust.App, runtime: Runtime) -> None:
