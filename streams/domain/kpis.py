@@ -170,6 +170,26 @@ class Figures:
         )
 
 
+def _count_feedback(g: Figures, ftype: str, reason: str | None, amount: float | None,
+                    hours: float | None) -> None:
+    """One marketing feedback in one KPI group (from a record or a domain output alike)."""
+    if ftype == "ACCEPTED":
+        g.accepted += 1
+    elif ftype == "REJECTED":
+        g.rejected += 1
+        _add(g.rejected_by_reason, reason or "unspecified")
+    elif ftype == "SLA_BREACHED":
+        g.sla_breaches += 1
+    elif ftype == "CONVERTED":
+        g.won += 1
+        g.revenue_won += float(amount or 0.0)
+    elif ftype == "LOST":
+        g.lost += 1
+    if hours is not None and math.isfinite(hours):
+        g.contacted += 1
+        b = math.ceil(max(0.0, hours) * BUCKETS_PER_HOUR)
+        g.hours[b] = g.hours.get(b, 0) + 1
+
 class KpiAggregate:
     """Mergeable KPI figures for one report window."""
 
@@ -215,22 +235,7 @@ class KpiAggregate:
             hours = rec["hours_to_first_contact"]
             ftype = rec["type"]
             for g in self._groups(rec["campaigns"], sah, sah is not None):
-                if ftype == "ACCEPTED":
-                    g.accepted += 1
-                elif ftype == "REJECTED":
-                    g.rejected += 1
-                    _add(g.rejected_by_reason, rec["reason"] or "unspecified")
-                elif ftype == "SLA_BREACHED":
-                    g.sla_breaches += 1
-                elif ftype == "CONVERTED":
-                    g.won += 1
-                    g.revenue_won += float(rec["amount"] or 0.0)
-                elif ftype == "LOST":
-                    g.lost += 1
-                if hours is not None and math.isfinite(hours):
-                    g.contacted += 1
-                    b = math.ceil(max(0.0, hours) * BUCKETS_PER_HOUR)
-                    g.hours[b] = g.hours.get(b, 0) + 1
+                _count_feedback(g, ftype, rec["reason"], rec["amount"], hours)
         elif "transition_id" in rec:
             if rec["to_stage"] == "OPPORTUNITY":
                 for g in self._groups([], rec["score"], True):
@@ -257,22 +262,7 @@ class KpiAggregate:
             hours = o.hours_to_first_contact
             ftype = o.type.value
             for g in self._groups(o.campaigns, sah, sah is not None):
-                if ftype == "ACCEPTED":
-                    g.accepted += 1
-                elif ftype == "REJECTED":
-                    g.rejected += 1
-                    _add(g.rejected_by_reason, o.reason or "unspecified")
-                elif ftype == "SLA_BREACHED":
-                    g.sla_breaches += 1
-                elif ftype == "CONVERTED":
-                    g.won += 1
-                    g.revenue_won += float(o.amount or 0.0)
-                elif ftype == "LOST":
-                    g.lost += 1
-                if hours is not None and math.isfinite(hours):
-                    g.contacted += 1
-                    b = math.ceil(max(0.0, hours) * BUCKETS_PER_HOUR)
-                    g.hours[b] = g.hours.get(b, 0) + 1
+                _count_feedback(g, ftype, o.reason, o.amount, hours)
         else:  # a subclass: its record decides (and counts it)
             self.observed -= 1
             self.observe(o.to_record())
