@@ -59,14 +59,19 @@ class StallDetector:
         return Action.NONE
 
 
-async def reseek_inputs(consumer: Any, inputs: frozenset[str]) -> int:
-    """Seek every assigned input partition to its committed offset (or its start)."""
+async def committed_positions(consumer: Any, inputs: frozenset[str]) -> dict[Any, int]:
+    """Per assigned input partition, its committed offset, or its start if none."""
     tps = [tp for tp in consumer.assignment() if tp.topic in inputs]
     committed = consumer._committed_offset
     missing = [tp for tp in tps if committed.get(tp) is None]
     starts = await consumer.earliest_offsets(*missing) if missing else {}
-    targets = {tp: int(committed[tp]) if committed.get(tp) is not None
-               else int(starts.get(tp) or 0) for tp in tps}
+    return {tp: int(committed[tp]) if committed.get(tp) is not None
+            else int(starts.get(tp) or 0) for tp in tps}
+
+
+async def reseek_inputs(consumer: Any, inputs: frozenset[str]) -> int:
+    """Seek every assigned input partition to its committed offset (or its start)."""
+    targets = await committed_positions(consumer, inputs)
     if targets:
         await consumer.seek_wait(targets)
     return len(targets)
@@ -77,20 +82,12 @@ async def input_lag(consumer: Any, inputs: frozenset[str]) -> tuple[int, int]:
 
     The end offsets are asked of the broker: a partition the fetcher never fetched, the
     very symptom of a stall, has no local high watermark to read."""
-    tps = [tp for tp in consumer.assignment() if tp.topic in inputs]
-    if not tps:
+    bases = await committed_positions(consumer, inputs)
+    if not bases:
         return 0, 0
-    ends = await consumer.highwaters(*tps)
-    committed = consumer._committed_offset
-    missing = [tp for tp in tps if committed.get(tp) is None]
-    starts = await consumer.earliest_offsets(*missing) if missing else {}
-    lag = position = 0
-    for tp in tps:
-        base = committed.get(tp)
-        base = int(starts.get(tp) or 0) if base is None else int(base)
-        lag += max(0, int(ends.get(tp) or 0) - base)
-        position += base
-    return lag, position
+    ends = await consumer.highwaters(*bases)
+    lag = sum(max(0, int(ends.get(tp) or 0) - base) for tp, base in bases.items())
+    return lag, sum(bases.values())
 
 
 def attach(app: faust.App, runtime: Runtime) -> None:
