@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import faust
 from faust.types import TP
 
-from streams.delivery import Send
+from streams.engine.delivery import Send
 from streams.web import is_ready
 
 if TYPE_CHECKING:

@@ -15,9 +15,10 @@ import faust
 from streams import metrics
 from streams.clock import Clock, system_clock
 from streams.codecs import make_codecs
-from streams.commits import InputCommits
-from streams.delivery import Send, deliver_all
 from streams.domain import Policy, load_policy
+from streams.engine import faust_private
+from streams.engine.commits import InputCommits
+from streams.engine.delivery import Send, deliver_all
 from streams.runtime import Runtime
 from streams.settings import Settings
 
@@ -92,24 +93,24 @@ def faust_config(settings: Settings) -> dict[str, Any]:
         "producer_linger_ms": 5,
         "producer_compression_type": None,
         # Outputs and changelog records go out as one record batch per partition
-        # (streams.delivery): room for a whole take_events batch's worth.
+        # (streams.engine.delivery): room for a whole take_events batch's worth.
         "producer_max_batch_size": 256 * 1024,
         "stream_wait_empty": True,
         "table_standby_replicas": 0,
         "logging_config": None,
         # Faust's Monitor without its per-message bookkeeping (nothing reads it).
-        "Monitor": "streams.monitor:LeanMonitor",
+        "Monitor": "streams.engine.monitor:LeanMonitor",
     }
 
 
 class LeadflowApp(faust.App):
     """Faust's app, whose consumer commits the input offsets leadflow marks done
-    (streams.commits)."""
+    (streams.engine.commits)."""
 
     input_commits: InputCommits | None = None
 
     def _new_consumer(self) -> Any:
-        consumer = super()._new_consumer()
+        consumer = faust_private.base_new_consumer(self)
         if self.input_commits is not None:
             self.input_commits.install(consumer, lambda: self.consumer_generation_id)
         return consumer
@@ -119,7 +120,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
                policy: Policy | None = None) -> LeadflowApp:
     """Build the worker app. Nothing here talks to Kafka; that happens when it starts."""
     from agents import ALL as agent_modules  # explicit discovery, no scanning
-    from streams import engine_metrics, tables, topics, watchdog, web
+    from streams import tables, topics, web
+    from streams.engine import metrics as engine_metrics
+    from streams.engine import watchdog
     from streams.kpi_store import KpiStore
 
     policy = policy or load_policy(settings.policy_path)
@@ -147,8 +150,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     engine = runtime.extras["engine_metrics"]
 
     async def deliver(sends: Sequence[Send]) -> dict[tuple[str, int], int]:
-        faust_producer: Any = app.producer
-        producer = faust_producer._ensure_producer()  # aiokafka's, for its batch API
+        producer = faust_private.aiokafka_producer(app.producer)  # for its batch API
         return await deliver_all(producer, sends, on_sent=engine.count_sent)
 
     runtime.deliver = deliver

@@ -17,7 +17,7 @@ from faust.types import TableT
 
 from streams.domain import Policy
 from streams.domain.kpis import KpiAggregate, window_of, window_start
-from streams.tables import at_event
+from streams.engine.events import at_event
 
 
 class KpiStore:

@@ -210,3 +210,14 @@ def log_event(
     for key, value in fields.items():
         extra[f"field_{key}" if key in _RESERVED or key == "event" else key] = value
     logger.log(level, event, extra=extra)
+
+
+def log_dead_letters(logger: logging.Logger, letters: list[dict[str, Any]]) -> None:
+    """One warning line per dead letter: where it came from and why, never its content."""
+    for letter in letters:
+        logger.warning(
+            "dead-lettered %s-%s@%s: %s (%s)", letter["topic"], letter["partition"],
+            letter["offset"], letter["error_type"], redact_line(str(letter["error"]))[:200],
+            extra={"event": EVENT_DEAD_LETTER, "error_type": letter["error_type"],
+                   "topic": letter["topic"], "partition": letter["partition"],
+                   "offset": letter["offset"]})

@@ -371,7 +371,7 @@ TABLE_KEYS: Final = Gauge(
     ["table"],
     registry=REGISTRY,
 )
-_SOURCES: Final = frozenset({"events", "outcomes", "ticks"})
+_SOURCES: Final = frozenset({"events", "outcomes"})
 
 
 RESYNCS: Final = Counter(
@@ -384,6 +384,19 @@ RESYNCS: Final = Counter(
 
 def count_resync(source: str) -> None:
     RESYNCS.labels(source=_bounded(source, _SOURCES)).inc()
+
+
+IDLE_WAITS: Final = Counter(
+    "leadflow_idle_waits",
+    "Times the time-ordered merge stopped waiting for a lagging input of a partition "
+    "(LEADFLOW_MAX_IDLE_MS) and went on without it, by input.",
+    ["input"],
+    registry=REGISTRY,
+)
+
+
+def count_idle_wait(input: str, n: int = 1) -> None:
+    IDLE_WAITS.labels(input=_bounded(input, _SOURCES)).inc(n)
 
 
 READY: Final = Gauge(
@@ -477,6 +490,7 @@ METRIC_NAMES: Final = frozenset(
         "leadflow_table_keys",
         "leadflow_ready",
         "leadflow_resyncs_total",
+        "leadflow_idle_waits_total",
     }
 )
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from kafka.admin import NewTopic
-
-from streams.admin import AdminError, _admin, create_topics, partition_counts
+from streams.admin import AdminError, create_topics, partition_counts
 from streams.settings import Settings
 
 
@@ -29,27 +27,3 @@ def preflight(settings: Settings) -> None:
             f"{settings.topic('outcomes')} has {outcomes}: lead events and sales outcomes "
             "must be co-partitioned (same count) so one worker owns each lead"
         )
-    _ensure_ticks_topic(settings, events or settings.partitions)
-
-
-def ticks_topic_name(settings: Settings) -> str:
-    return f"{settings.app_id}-sla-ticks"
-
-
-def _ensure_ticks_topic(settings: Settings, partitions: int) -> None:
-    """The worker's own SLA tick topic: co-partitioned with the inputs, created on demand
-    like Faust's changelogs."""
-    name = ticks_topic_name(settings)
-    counts = partition_counts(settings, [name])
-    if counts[name] is None:
-        admin = _admin(settings)
-        try:
-            admin.create_topics([NewTopic(name, partitions, settings.replication,
-                                          topic_configs={"retention.ms": str(86400000)})])
-        except Exception as exc:  # created by a sibling worker in the meantime is fine
-            if "TopicAlreadyExists" not in type(exc).__name__:
-                raise PreflightError(f"cannot create {name}: {exc}") from None
-        finally:
-            admin.close()
-    elif counts[name] != partitions:
-        raise PreflightError(f"{name} has {counts[name]} partitions, the inputs {partitions}")

@@ -1,21 +1,21 @@
-"""One batch of consumed records in, everything the worker must do out.
+"""Records in, everything the worker must do out: decode, validate, run the domain core,
+encode.
 
-No Kafka and no asyncio here either: the agent hands in raw records and a way to load a
-lead's state, and gets back the records to send, the states to write and the dead letters.
-The offline replay (tests, ``backtest``) drives the very same object, so the live pipeline
-and the replay cannot drift apart.
+No Kafka, no asyncio and no Prometheus here: the engine hands in raw records (in the order
+its time-ordered merge gives) and a way to load a lead's state, and gets back the records to
+send, the states and deadlines to write, the dead letters, and counts for the metrics. The
+offline replay (tests, the reference the live worker is compared with) drives the very same
+object, so the live pipeline and the replay cannot drift apart.
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from streams import metrics
-from streams.codecs import AvroCodecs, CodecError, ValidationError, dead_letter, validate
+from streams.codecs import AvroCodecs, ValidationError, dead_letter, validate
 from streams.domain import (
     LeadEvent,
     LeadState,
@@ -35,13 +35,14 @@ OUTPUT_OF: dict[type, tuple[str, str]] = {
     QualifiedLead: ("qualified", "QualifiedLead"),
     MarketingFeedback: ("feedback", "MarketingFeedback"),
 }
+INPUT_KIND = {"events": "LeadEvent", "outcomes": "SalesOutcome"}
 
 
 @dataclass(slots=True)
 class Inbound:
     """One consumed record, as raw as Kafka gave it."""
 
-    source: str  # logical input: "events", "outcomes" or "ticks"
+    source: str  # logical input: "events" or "outcomes"
     topic: str
     partition: int
     offset: int
@@ -62,6 +63,20 @@ class Outbound:
 
 
 @dataclass
+class Counts:
+    """What happened, for the metrics (the engine hands them to Prometheus once a batch)."""
+
+    events: Counter[tuple[str, str]] = field(default_factory=Counter)  # (type, result)
+    outcomes: Counter[str] = field(default_factory=Counter)
+    dead_letters: Counter[str] = field(default_factory=Counter)  # error type
+    transitions: Counter[tuple[str, str]] = field(default_factory=Counter)
+    handoffs: Counter[tuple[str, str]] = field(default_factory=Counter)  # (path, queue)
+    feedback: Counter[str] = field(default_factory=Counter)
+    sla_breaches: Counter[str] = field(default_factory=Counter)  # queue
+    event_ages: list[float] = field(default_factory=list)  # seconds, per applied record
+
+
+@dataclass
 class BatchResult:
     outbound: list[Outbound] = field(default_factory=list)
     # lead id -> (new state, the inbound record whose partition owns the lead)
@@ -72,95 +87,37 @@ class BatchResult:
     outputs: list[tuple[Any, Inbound]] = field(default_factory=list)
     # leads erased in this batch: their stored state is tombstoned before the marker
     erased: set[str] = field(default_factory=set)
+    # dead letters as records (topic, partition, offset, error type...), for the log
+    dead_letters: list[dict[str, Any]] = field(default_factory=list)
+    counts: Counts = field(default_factory=Counts)
     processed: int = 0
-    dead_lettered: int = 0
+    ticks: int = 0
     max_event_time: int = 0
 
+    @property
+    def dead_lettered(self) -> int:
+        return len(self.dead_letters)
 
-def tick_request(lead_id: str, due_ms: int) -> bytes:
-    """The value of an SLA tick record: asks the owner of the lead to run ``tick``."""
-    return json.dumps({"lead_id": lead_id, "due": due_ms}, separators=(",", ":")).encode()
+
+Load = Callable[[str, Inbound], LeadState | None]
 
 
 class LeadProcessor:
-    """Decode, validate, run the domain core, encode: for one batch at a time."""
+    """Decode and validate a record (``decode``); apply records and deadlines one by one in
+    the order the merge gives, within a ``Batch``."""
 
     def __init__(self, policy: Policy, codecs: AvroCodecs, topic_names: dict[str, str]) -> None:
         self.policy = policy
         self.codecs = codecs
         self.topic_names = topic_names  # logical -> real, for dead letters' `topic`
 
-    def process(
-        self,
-        records: list[Inbound],
-        load: Callable[[str, Inbound], LeadState | None],
-        now: int,
-        sla_now: int | None = None,
-    ) -> BatchResult:
-        """``now`` is the wall clock (validation, event age); ``sla_now`` the SLA clock."""
-        tick_now = now if sla_now is None else sla_now
-        result = BatchResult()
-        states: dict[str, LeadState | None] = {}
-        counted: Counter[tuple[str, str]] = Counter()  # to Prometheus once per batch
-        for rec in records:
-            try:
-                lead_id, model = self._decode(rec, now)
-            except CodecError as err:
-                self._dead_letter(result, rec, err, now)
-                continue
-            try:
-                state = states[lead_id] if lead_id in states else load(lead_id, rec)
-                if model is None:  # an SLA tick
-                    if state is None:
-                        continue
-                    new_state, outputs = tick(state, self.policy, tick_now)
-                    kind = "tick"
-                else:
-                    new_state, outputs = step(state, model, self.policy, now)
-                    kind = model.type
-                    result.max_event_time = max(result.max_event_time, model.occurred_at)
-                encoded = [self._encode(out) for out in outputs]
-            except Exception as err:  # a bug or a policy edge: dead-letter, never stop
-                self._dead_letter(result, rec, err, now, error_type="PROCESSING")
-                continue
-            states[lead_id] = new_state
-            # Written even for a duplicate: after a crash the local store can hold a state
-            # whose changelog record never reached Kafka; the replayed (now duplicate)
-            # input is the moment to write it again, or another worker would restore the
-            # older state.
-            result.states[lead_id] = (new_state, rec)
-            result.deadlines[lead_id] = next_deadline(new_state)
-            result.outbound.extend(encoded)
-            result.outputs.extend((out, rec) for out in outputs)
-            result.processed += 1
-            if model is not None:
-                duplicate = not outputs and new_state is state
-                counted[(kind, "duplicate" if duplicate else "processed")] += 1
-                if isinstance(model, SalesOutcome):
-                    metrics.count_outcome(model.type)
-                if not duplicate:
-                    metrics.observe_event_age(max(0.0, (now - model.occurred_at) / 1000.0))
-            for out in outputs:
-                _count_output(out, new_state)
-                if isinstance(out, StageTransition) and out.to_stage == "ERASED":
-                    result.erased.add(lead_id)
-        for (kind, outcome), n in counted.items():
-            metrics.count_event(kind, outcome, n)
-        return result
-
-    # -- helpers -------------------------------------------------------------------------
-
-    def _decode(self, rec: Inbound, now: int) -> tuple[str, LeadEvent | SalesOutcome | None]:
+    def decode(self, rec: Inbound, now: int) -> tuple[str, LeadEvent | SalesOutcome]:
+        """The record's lead and domain model; raises CodecError (dead letter) otherwise.
+        ``now`` is the wall clock (validation refuses far-future times)."""
         if rec.value is None:
             raise ValidationError(["record has no value (tombstone)"])
-        if rec.source == "ticks":
-            try:
-                req = json.loads(rec.value)
-                return str(req["lead_id"]), None
-            except (ValueError, KeyError, TypeError):
-                raise ValidationError(["malformed SLA tick"]) from None
         kind, record = self.codecs.decode_lead_input(rec.value)
-        expected = "LeadEvent" if rec.source == "events" else "SalesOutcome"
+        expected = INPUT_KIND.get(rec.source, "LeadEvent")
         if kind != expected:
             raise ValidationError([f"a {kind} on the {rec.source} topic"])
         validate(kind, record, now)
@@ -173,33 +130,116 @@ class LeadProcessor:
             return lead_id, LeadEvent.from_record(record)
         return lead_id, SalesOutcome.from_record(record)
 
+    def batch(self, load: Load, now: int) -> Batch:
+        return Batch(self, load, now)
+
+
+class Batch:
+    """One batch's work: the states it touched (loaded once), its outputs, its counts."""
+
+    def __init__(self, processor: LeadProcessor, load: Load, now: int) -> None:
+        self.processor = processor
+        self.policy = processor.policy
+        self.load = load
+        self.now = now  # wall clock: event age only
+        self.result = BatchResult()
+        self._states: dict[str, LeadState | None] = {}
+
+    def state(self, lead_id: str, rec: Inbound) -> LeadState | None:
+        states = self._states
+        if lead_id in states:
+            return states[lead_id]
+        state = states[lead_id] = self.load(lead_id, rec)
+        return state
+
+    def deadline(self, lead_id: str) -> int | None:
+        """The lead's open SLA deadline, as of what this batch has applied."""
+        state = self._states.get(lead_id)
+        return None if state is None else next_deadline(state)
+
+    def apply(self, rec: Inbound, lead_id: str, model: LeadEvent | SalesOutcome) -> None:
+        """Apply one decoded input record."""
+        result = self.result
+        kind = model.type
+        try:
+            state = self.state(lead_id, rec)
+            if state is None and type(model) is SalesOutcome:
+                # Contract 1b: an outcome never creates a lead.
+                self.dead_letter(rec, ValidationError(["unknown lead"]), kind)
+                return
+            new_state, outputs = step(state, model, self.policy, self.now)
+            encoded = [self._encode(out) for out in outputs]
+        except Exception as err:  # a bug or a policy edge: dead-letter, never stop
+            self.dead_letter(rec, err, kind, error_type="PROCESSING")
+            return
+        self._commit(lead_id, rec, state, new_state, outputs, encoded)
+        if model.occurred_at > result.max_event_time:
+            result.max_event_time = model.occurred_at
+        counts = result.counts
+        duplicate = not outputs and new_state is state
+        counts.events[(kind, "duplicate" if duplicate else "processed")] += 1
+        if type(model) is SalesOutcome:
+            counts.outcomes[kind] += 1
+        if not duplicate:
+            counts.event_ages.append(max(0.0, (self.now - model.occurred_at) / 1000.0))
+
+    def tick(self, lead_id: str, rec: Inbound, now: int) -> None:
+        """Run the lead's SLA deadlines at ``now`` (event clock: the deadline itself)."""
+        state = self.state(lead_id, rec)
+        if state is None:
+            return
+        try:
+            new_state, outputs = tick(state, self.policy, now)
+            encoded = [self._encode(out) for out in outputs]
+        except Exception as err:
+            self.dead_letter(rec, err, "SLA_TICK", error_type="PROCESSING")
+            return
+        self.result.ticks += 1
+        if new_state is not state:
+            self._commit(lead_id, rec, state, new_state, outputs, encoded)
+
+    def dead_letter(self, rec: Inbound, err: BaseException, type_label: str = "UNDECODED",
+                    error_type: str | None = None) -> None:
+        letter = dead_letter(rec.topic, rec.partition, rec.offset, rec.key, rec.value, err,
+                             self.now, error_type=error_type)  # type: ignore[arg-type]
+        value = self.processor.codecs.encode("DeadLetter", letter)
+        result = self.result
+        result.outbound.append(Outbound("dead_letter", rec.key, value, letter, "DeadLetter"))
+        result.dead_letters.append(letter)
+        result.counts.dead_letters[letter["error_type"]] += 1
+        result.counts.events[(type_label, "dead_lettered")] += 1
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _commit(self, lead_id: str, rec: Inbound, old: LeadState | None, new_state: LeadState,
+                outputs: list[Any], encoded: list[Outbound]) -> None:
+        result = self.result
+        self._states[lead_id] = new_state
+        # Written even for a duplicate: after a crash the local store can hold a state
+        # whose changelog record never reached Kafka; the replayed (now duplicate) input
+        # is the moment to write it again, or another worker would restore the older one.
+        result.states[lead_id] = (new_state, rec)
+        result.deadlines[lead_id] = next_deadline(new_state)
+        result.outbound.extend(encoded)
+        result.processed += 1
+        counts = result.counts
+        for out in outputs:
+            result.outputs.append((out, rec))
+            if isinstance(out, StageTransition):
+                counts.transitions[(out.from_stage, out.to_stage)] += 1
+                if out.to_stage == "ERASED":
+                    result.erased.add(lead_id)
+            elif isinstance(out, QualifiedLead):
+                counts.handoffs[(out.path, out.queue)] += 1
+            elif isinstance(out, MarketingFeedback):
+                counts.feedback[out.type] += 1
+                if out.type == "SLA_BREACHED":
+                    # the queue whose SLA was missed (an escalation may have moved it since)
+                    queue = old.ho_queue if old is not None and old.ho_queue else None
+                    counts.sla_breaches[queue or new_state.ho_queue] += 1
+
     def _encode(self, out: Any) -> Outbound:
         logical, kind = OUTPUT_OF[type(out)]
         record = out.to_record()
-        value = self.codecs.encode(kind, record)
+        value = self.processor.codecs.encode(kind, record)
         return Outbound(logical, record["lead_id"].encode(), value, record, kind)
-
-    def _dead_letter(self, result: BatchResult, rec: Inbound, err: BaseException, now: int,
-                     error_type: str | None = None) -> None:
-        letter = dead_letter(rec.topic, rec.partition, rec.offset, rec.key, rec.value, err, now,
-                             error_type=error_type)  # type: ignore[arg-type]
-        value = self.codecs.encode("DeadLetter", letter)
-        result.outbound.append(Outbound("dead_letter", rec.key, value, letter, "DeadLetter"))
-        result.dead_lettered += 1
-        metrics.count_dead_letter(letter["error_type"])
-        metrics.count_event(_event_type_label(rec), "dead_lettered")
-
-
-def _event_type_label(rec: Inbound) -> str:
-    return "SLA_TICK" if rec.source == "ticks" else "UNDECODED"
-
-
-def _count_output(out: Any, state: LeadState) -> None:
-    if isinstance(out, StageTransition):
-        metrics.count_stage_transition(out.from_stage, out.to_stage)
-    elif isinstance(out, QualifiedLead):
-        metrics.count_handoff(out.path, out.queue)
-    elif isinstance(out, MarketingFeedback):
-        metrics.count_feedback(out.type)
-        if out.type == "SLA_BREACHED":
-            metrics.count_sla_breach(state.ho_queue)

@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 from streams.clock import Clock
 from streams.codecs import AvroCodecs
-from streams.delivery import Send
 from streams.domain import Policy
+from streams.engine.delivery import Send
 from streams.settings import Settings
 
 if TYPE_CHECKING:
-    from streams.commits import InputCommits
+    from streams.engine.commits import InputCommits
     from streams.kpi_store import KpiStore
     from streams.tables import Tables
     from streams.topics import Topics
@@ -31,10 +31,11 @@ class Runtime:
     tables: Tables = field(init=False)
     kpis: KpiStore = field(init=False)
     input_commits: InputCommits = field(init=False)
-    # Highest event time this worker has processed: the "stream time".
+    # Highest event time this worker has processed (over its partitions; each partition's
+    # own stream time is kept by the engine): the horizon of closed KPI windows.
     watermark: int = 0
     extras: dict[str, Any] = field(default_factory=dict)
-    # Sends records in batches and waits for Kafka's acks (streams.delivery), set by
+    # Sends records in batches and waits for Kafka's acks (streams.engine.delivery), set by
     # create_app: last offset per (topic, partition).
     deliver: Callable[[Sequence[Send]], Awaitable[dict[tuple[str, int], int]]] = field(
         init=False)
@@ -43,8 +44,9 @@ class Runtime:
         if event_time > self.watermark:
             self.watermark = event_time
 
-    def sla_clock(self) -> int:
-        """Now, for SLA deadlines: the wall clock, or stream time (replays, the demo)."""
+    def kpi_clock(self) -> int:
+        """Now, for the current KPI window: stream time with the event clock (replays, the
+        demo), else the wall clock."""
         if self.settings.sla_clock == "event":
             return self.watermark
         return self.clock()

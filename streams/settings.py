@@ -82,6 +82,9 @@ class Settings:
     # "wall": SLA deadlines against the wall clock; "event": against stream time (the
     # highest event time processed), for replays and the compressed-time demo.
     sla_clock: str = "wall"
+    # How long the time-ordered merge waits for a lagging input of a partition (records
+    # exist past what was read) before it goes on without it (contract 1b).
+    max_idle_ms: int = 2000
     # At most how long an erased lead's personal data may stay in the state changelog
     # (segment roll + log compaction).
     erasure_compaction_seconds: float = 3600.0
@@ -267,6 +270,7 @@ def _read(env: Mapping[str, str]) -> Settings:
         session_timeout=_get(env, "SESSION_TIMEOUT", _float_in(6.0, 300.0), 10.0),
         instance_id=_get(env, "INSTANCE_ID", _app_id, None),
         sla_clock=_get(env, "SLA_CLOCK", _choice(("wall", "event"), upper=False), "wall"),
+        max_idle_ms=_get(env, "MAX_IDLE_MS", _int_in(0, 3_600_000), 2000),
         clock_offset_seconds=_get(env, "CLOCK_OFFSET_SECONDS", _float_in(-1e9, 1e9), 0.0),
     )
     return settings
@@ -280,7 +284,7 @@ KNOWN_VARIABLES: frozenset[str] = frozenset(
         "SCHEMA_REGISTRY_URL", "SECURITY_PROTOCOL", "SASL_MECHANISM", "SASL_USERNAME",
         "SASL_PASSWORD", "SSL_CAFILE", "SSL_CHECK_HOSTNAME", "LOG_LEVEL", "LOG_FORMAT",
         "SLA_CHECK_INTERVAL", "KPI_FLUSH_INTERVAL", "CLOCK_OFFSET_SECONDS", "SLA_CLOCK",
-        "SESSION_TIMEOUT", "INSTANCE_ID", "ERASURE_COMPACTION_SECONDS",
+        "MAX_IDLE_MS", "SESSION_TIMEOUT", "INSTANCE_ID", "ERASURE_COMPACTION_SECONDS",
         "STALL_TIMEOUT",
         # Read by deploy/kafka/kafka.sh only; known here so a worker does not refuse them.
         "KAFKA_PORT", "KAFKA_CONTROLLER_PORT", "KAFKA_HOME", "KAFKA_HEAP",

@@ -1,8 +1,10 @@
 """State tables and how their values are encoded.
 
 - ``leads``: lead id -> compact encoded ``LeadState`` (the domain's own encoding).
-- ``sla-deadlines``: lead id -> next SLA deadline (epoch ms), only for open hand-offs, so
-  the SLA watcher scans open deadlines, not every lead.
+- ``sla-deadlines``: the partition's timers: lead id -> next SLA deadline
+  ("<epoch ms>|<partition>"), only for open hand-offs, so a worker rebuilds a partition's
+  deadline heap from open deadlines, not every lead; and, under ``STREAM_TIME_KEY``, the
+  partition's stream time (contract 1b: kept with the partition's state).
 - ``kpi-windows``: "<window start>|<partition>" -> KPI aggregate (JSON), one writer per
   partition, so partial aggregates merge without races.
 
@@ -12,15 +14,16 @@ so Faust's key routing for ``GET /leads/{id}`` finds the worker that owns the le
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass
 from typing import Any
 
 import faust
-from faust.streams import _current_event
 from faust.types import TableT
 
 from streams.settings import Settings
+
+# Lead ids are validated non-empty text without control characters: no lead has this key.
+STREAM_TIME_KEY = b"\x00stream-time"
 
 
 @dataclass(frozen=True)
@@ -45,24 +48,3 @@ def declare(app: faust.App, settings: Settings) -> Tables:
         kpis=app.Table("kpi-windows", help="KPI aggregates per window and partition",
                        **common),
     )
-
-
-class at_event:
-    """Make ``event`` Faust's current event while touching tables.
-
-    Faust picks the store partition and the changelog partition of a table write from the
-    current event. When a batch is processed after ``take_events``, that would be the
-    batch's last event for every write; each lead's write must land on the partition of
-    the record that carried it. (A class, not a generator: it runs for every lead.)
-    """
-
-    __slots__ = ("_ref", "_token")
-
-    def __init__(self, event: Any) -> None:
-        self._ref = weakref.ref(event)
-
-    def __enter__(self) -> None:
-        self._token = _current_event.set(self._ref)
-
-    def __exit__(self, *exc: object) -> None:
-        _current_event.reset(self._token)

@@ -12,28 +12,23 @@ INPUTS = ("events", "outcomes")
 OUTPUTS = ("transitions", "qualified", "feedback", "sla_reports", "dead_letter")
 
 
-def _raw(app: faust.App, name: str, partitions: int | None = None,
-         internal: bool = False) -> faust.TopicT:
+def _raw(app: faust.App, name: str) -> faust.TopicT:
     return app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw",
-                     value_serializer="raw", partitions=partitions, internal=internal)
+                     value_serializer="raw")
 
 
 @dataclass(frozen=True)
 class Topics:
-    inputs: faust.TopicT  # lead events + sales outcomes + SLA ticks: one ordered stream
+    inputs: faust.TopicT  # lead events + sales outcomes, merged per partition by the engine
     outputs: dict[str, faust.TopicT]
-    source_of: dict[str, str]  # real topic name -> logical ("events", "outcomes", "ticks")
+    source_of: dict[str, str]  # real topic name -> logical ("events", "outcomes")
 
 
 def declare(app: faust.App, settings: Settings) -> Topics:
     names = {logical: settings.topic(logical) for logical in settings.topics.all()}
-    # SLA ticks are ours: an internal, co-partitioned topic Faust may create.
-    ticks = f"{settings.app_id}-sla-ticks"  # see preflight.ticks_topic_name
-    inputs = app.topic(names["events"], names["outcomes"], ticks, key_type=bytes,
+    inputs = app.topic(names["events"], names["outcomes"], key_type=bytes,
                        value_type=bytes, key_serializer="raw", value_serializer="raw",
                        partitions=settings.partitions)
-    ticks_topic = _raw(app, ticks, partitions=settings.partitions, internal=True)
     outputs = {logical: _raw(app, names[logical]) for logical in OUTPUTS}
-    outputs["ticks"] = ticks_topic
-    source_of = {names["events"]: "events", names["outcomes"]: "outcomes", ticks: "ticks"}
+    source_of = {names["events"]: "events", names["outcomes"]: "outcomes"}
     return Topics(inputs=inputs, outputs=outputs, source_of=source_of)

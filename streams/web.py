@@ -60,7 +60,7 @@ def attach(app: faust.App, runtime: Runtime) -> None:
         async def get(self, request: Request) -> Response:
             store = runtime.kpis
             windows = store.windows()
-            ws = store.window_containing(runtime.sla_clock())
+            ws = store.window_containing(runtime.kpi_clock())
             body = {
                 "current": store.report(ws, windows.get(ws)),
                 "windows": [store.report(w, a) for w, a in sorted(windows.items())[-7:]],

@@ -7,6 +7,7 @@ no clock: the caller passes ``now_ms``. Messages name fields and sizes, never va
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ MIN_OCCURRED_AT_MS = 946_684_800_000  # 2000-01-01T00:00:00Z
 MAX_ATTRIBUTES = 64
 MAX_ATTRIBUTE_KEY_CHARS = 128
 MAX_ATTRIBUTE_VALUE_CHARS = 4096
+_CONTROL = re.compile("[\x00-\x1f\x7f]")  # ids are keys: no control characters
 REASON_REQUIRED = frozenset({"REJECTED", "LOST", "RECYCLED"})
 
 ID_FIELDS: Mapping[str, tuple[str, ...]] = {
@@ -68,6 +70,8 @@ def problems(
             out.append(f"{name} is empty")
         elif len(value) > limits.max_id_chars:
             out.append(f"{name} has {len(value)} chars, more than {limits.max_id_chars}")
+        elif _CONTROL.search(value):
+            out.append(f"{name} has control characters")
     for name in EVENT_TIME_FIELDS.get(kind, ()):
         ts = record.get(name)
         if not isinstance(ts, int):

@@ -75,4 +75,4 @@ def test_broker_restart_mid_stream(own_broker: tuple[str, dict[str, str]],
     finally:
         worker.stop()
     print(f"\n[broker restart] worker restarts needed: {restarts}")
-    compare_with_offline(settings, events, now, "broker restart", phased=False)
+    compare_with_offline(settings, events, now, "broker restart")

@@ -47,4 +47,4 @@ def test_sigterm_then_restart_reprocesses_nothing(worker_env: dict[str, str],
     finally:
         worker.stop()
     sent = [r for part in (first, second) for phase in phases(part) for r in phase]
-    compare_with_offline(settings, sent, now, "graceful stop", phased=False)
+    compare_with_offline(settings, sent, now, "graceful stop")

@@ -35,45 +35,31 @@ def lag(settings: Settings) -> int:
 def wait_caught_up(settings: Settings, worker: WorkerProcess, timeout: float = 300.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if lag(settings) == 0:
-            time.sleep(1.0)  # let the last batch's outputs land
+        if lag(settings) == 0:  # committed = end: every effect is in Kafka (commits follow)
             return
         assert worker.proc is not None and worker.proc.poll() is None, worker.tail()
         time.sleep(0.5)
     raise AssertionError(f"worker did not catch up (lag {lag(settings)}):\n{worker.tail()}")
 
 
-def phases(records: list[tuple[str, dict[str, Any]]]) -> list[list[tuple[str, dict[str, Any]]]]:
-    """Lead events first, then sales outcomes.
-
-    Two topics have no order between them: the worker may see an outcome before or after
-    an event sent earlier on the other topic, and the result differs. Sending outcomes only
-    once the events are consumed makes the live result comparable with an offline replay.
-    """
-    return [[r for r in records if r[0] == "events"], [r for r in records if r[0] != "events"]]
-
-
 class Producer(threading.Thread):
-    """Sends each phase in order, paced over `seconds`, in the background; waits for the
-    worker to consume a phase before starting the next."""
+    """Sends the records in the given order (both topics interleaved, as upstream systems
+    would), paced over `seconds`, in the background. The worker merges each partition's
+    inputs in event time, so its result equals the offline replay whatever the timing."""
 
     def __init__(self, settings: Settings, records: list[tuple[str, dict[str, Any]]],
                  seconds: float) -> None:
         super().__init__(daemon=True)
         self.settings = settings
         self.io = Io(settings)
-        self.phases = phases(records)
+        self.records = records
         self.seconds = seconds
         self.sent = 0
         self.error: BaseException | None = None
 
     def run(self) -> None:
         try:
-            for n, phase in enumerate(self.phases):
-                if n:
-                    while lag(self.settings) > 0:
-                        time.sleep(0.5)
-                self._send(phase, self.seconds * len(phase) / max(1, sum(map(len, self.phases))))
+            self._send(self.records, self.seconds)
         except BaseException as exc:  # surfaced by the test
             self.error = exc
         finally:

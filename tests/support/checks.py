@@ -10,10 +10,10 @@ from tests.support.replay import count_dead_letters, live_outputs, live_states, 
 
 
 def compare_with_offline(settings: Settings, records: list[tuple[str, dict[str, Any]]],
-                         now: int, label: str, phased: bool = True) -> dict[str, int]:
-    """`phased`: the records were sent as chaos.Producer sends them (events, then outcomes);
-    otherwise in the given order."""
-    expected, expected_states = offline(records, now, phased)
+                         now: int, label: str) -> dict[str, int]:
+    """The live worker's outputs and final states against the time-ordered offline replay
+    of the same records (each topic's records in the order they were sent)."""
+    expected, expected_states = offline(records, now, settings.partitions)
     got, copies, differing = live_outputs(settings)
     states = live_states(settings)
     missing = sorted(set(expected) - set(got))

@@ -11,7 +11,8 @@ from kafka import KafkaConsumer, TopicPartition
 from streams.codecs import default_codecs
 from streams.domain import LeadState, decode_state, load_policy
 from streams.paths import DEFAULT_POLICY
-from streams.processor import Inbound, LeadProcessor
+from streams.engine.memory import Record, replay
+from streams.processor import LeadProcessor
 from streams.settings import Settings
 from tests.support.kafka_io import known_partitions
 
@@ -20,31 +21,22 @@ OUTPUT_KINDS = {"transitions": ("StageTransition", "transition_id"),
                 "feedback": ("MarketingFeedback", "feedback_id")}
 
 
-def offline(records: list[tuple[str, dict[str, Any]]], now: int, phased: bool = True
+def offline(records: list[tuple[str, dict[str, Any]]], now: int, partitions: int = 2
             ) -> tuple[dict[str, dict[str, Any]], dict[str, LeadState]]:
-    """(output id -> record, lead id -> final state) for the input in the order the tests'
-    producer sends it (lead events, then sales outcomes: see chaos.phases)."""
-    from tests.support.chaos import phases
-
-    if phased:
-        records = [r for phase in phases(records) for r in phase]
+    """(output id -> record, lead id -> final state): the time-ordered replay of the input
+    (contract 1b), by the engine's own runner over in-memory ports, each record on the
+    partition Kafka's default partitioner gives its key, in send order per topic."""
     codecs = default_codecs()
     proc = LeadProcessor(load_policy(DEFAULT_POLICY), codecs, {})
-    states: dict[str, LeadState] = {}
-    inbound = []
-    for logical, rec in records:
-        kind = "LeadEvent" if logical == "events" else "SalesOutcome"
-        inbound.append(Inbound(logical, logical, 0, 0, rec["lead_id"].encode(),
-                               codecs.encode(kind, rec)))
+    inputs = [Record(logical, rec["lead_id"].encode(),
+                     codecs.encode("LeadEvent" if logical == "events" else "SalesOutcome", rec))
+              for logical, rec in records]
+    store = replay(inputs, proc, partitions, now)
     outputs: dict[str, dict[str, Any]] = {}
-    for i in range(0, len(inbound), 1000):
-        result = proc.process(inbound[i:i + 1000], lambda lead, _r: states.get(lead), now)
-        for lead, (state, _) in result.states.items():
-            states[lead] = state
-        for out in result.outbound:
-            if out.logical in OUTPUT_KINDS:
-                outputs[out.record[OUTPUT_KINDS[out.logical][1]]] = out.record
-    return outputs, states
+    for out in store.outbound:
+        if out.logical in OUTPUT_KINDS:
+            outputs[out.record[OUTPUT_KINDS[out.logical][1]]] = out.record
+    return outputs, store.states
 
 
 def read_topic(settings: Settings, topic: str) -> list[tuple[bytes | None, bytes | None]]:

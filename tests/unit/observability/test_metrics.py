@@ -58,6 +58,7 @@ def _observe_everything_once() -> None:
     m.count_outcome("ACCEPTED")
     m.observe_processing(0.0003)
     m.observe_event_age(2.5)
+    m.count_idle_wait("outcomes")
     m.set_open_handoffs(3)
     m.set_policy_version("2024.06-1")
     m.set_sla_targets(

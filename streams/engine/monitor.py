@@ -2,7 +2,7 @@
 
 Faust's default Monitor sensor updates a dozen counters, dicts and timestamps for every
 message in, every stream event in and out and every record sent; nothing of leadflow reads
-them (our metrics are in streams.metrics, fed by streams.engine_metrics). Profiling the
+them (our metrics are in streams.metrics, fed by streams.engine.metrics). Profiling the
 worker put the sensor calls at a few percent of its CPU. This Monitor keeps everything else
 (commits, rebalances, assignment, the `/stats` views) and skips the per-message hooks.
 """

@@ -1,4 +1,4 @@
-from streams.watchdog import Action, StallDetector
+from streams.engine.watchdog import Action, StallDetector
 
 
 def test_no_lag_is_never_a_stall() -> None:
@@ -27,7 +27,7 @@ def test_reseek_inputs_seeks_to_the_committed_offset_or_the_start() -> None:
 
     from faust.types import TP
 
-    from streams.watchdog import reseek_inputs
+    from streams.engine.watchdog import reseek_inputs
 
     events0, events1, other = TP("ev", 0), TP("ev", 1), TP("changelog", 0)
     sought: dict[TP, int] = {}
@@ -53,7 +53,7 @@ def test_input_lag_asks_the_broker_for_end_offsets() -> None:
 
     from faust.types import TP
 
-    from streams.watchdog import input_lag
+    from streams.engine.watchdog import input_lag
 
     events0, events1, other = TP("ev", 0), TP("ev", 1), TP("changelog", 0)
 

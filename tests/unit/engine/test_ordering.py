@@ -1,6 +1,6 @@
 """Partition cursors: each input partition in offset order, nothing left out."""
 
-from streams.ordering import PartitionCursors, Verdict
+from streams.engine.ordering import PartitionCursors, Verdict
 
 TP0, TP1 = ("ev", 0), ("ev", 1)
 

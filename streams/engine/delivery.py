@@ -17,6 +17,8 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from streams.engine import faust_private
+
 log = logging.getLogger("leadflow.delivery")
 
 
@@ -40,10 +42,9 @@ async def _partition_of(producer: Any, send: Send, known: set[str]) -> int:
     if send.partition is not None:
         return send.partition
     if send.topic not in known:  # metadata first, as a per-record send would
-        await producer.client._wait_on_metadata(send.topic)
+        await faust_private.wait_on_metadata(producer, send.topic)
         known.add(send.topic)
-    partition: int = producer._partition(send.topic, None, None, None, send.key, send.value)
-    return partition
+    return faust_private.default_partition(producer, send.topic, send.key, send.value)
 
 
 async def _send_batches(producer: Any, sends: Sequence[Send], known: set[str]

@@ -30,6 +30,7 @@ import faust
 from faust.types import TP
 
 from streams import metrics
+from streams.engine import faust_private
 from streams.logs import EVENT_READY, log_event
 
 if TYPE_CHECKING:
@@ -78,7 +79,7 @@ class EngineSensor(faust.Sensor):
 def count_sends(producer: Any, engine: metrics.EngineMetrics) -> None:
     """Wrap ``producer.send`` so that every acknowledged record is counted by topic."""
     original: Callable[..., Awaitable[Any]] = producer.send
-    if getattr(original, "_leadflow_counted", False):
+    if getattr(original, "leadflow_counted", False):
         return
 
     def _done(topic: str, fut: asyncio.Future[Any]) -> None:
@@ -91,7 +92,7 @@ def count_sends(producer: Any, engine: metrics.EngineMetrics) -> None:
             fut.add_done_callback(partial(_done, topic))
         return fut
 
-    send._leadflow_counted = True  # type: ignore[attr-defined]
+    send.leadflow_counted = True  # type: ignore[attr-defined]
     producer.send = send
 
 
@@ -110,7 +111,7 @@ async def consumer_lag(consumer: Any, topics: Iterable[str]) -> dict[TP, int]:
             if high is not None:
                 highs[tp] = int(high)
     committed: dict[TP, int | None] = {
-        tp: consumer._committed_offset.get(tp) for tp in highs  # read only, no insert
+        tp: faust_private.committed_offset(consumer, tp) for tp in highs
     }
     missing = sorted(tp for tp, off in committed.items() if off is None)
     if missing:
@@ -125,11 +126,11 @@ def table_keys(table: Any) -> int:
     store). Counting a RocksDB store means iterating it on the event loop: with 10k keys
     in three tables that blocked the worker ~2 s of every update."""
     store = table.data
-    actives = getattr(store, "_dbs_for_actives", None)
+    actives = faust_private.active_databases(store)
     if actives is None:
         return len(table)
     estimate = 0
-    for db in actives():
+    for db in actives:
         with contextlib.suppress(Exception):
             n = int(db.property_int_value("rocksdb.estimate-num-keys") or 0)
             # Faust keeps its changelog offset as one key in every partition's database.

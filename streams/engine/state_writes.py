@@ -21,30 +21,11 @@ from typing import Any
 
 from faust.types import TP
 
-from streams.delivery import Send
-from streams.tables import at_event
+from streams.engine import faust_private
+from streams.engine.delivery import Send
+from streams.engine.events import at_event
 
 Deliver = Callable[[Sequence[Send]], Awaitable[dict[tuple[str, int], int]]]
-
-
-def _partitioned(store: Any) -> bool:
-    return hasattr(store, "_db_for_partition")
-
-
-def _contains(store: Any, key: bytes) -> bool:
-    return bool(store._contains(key)) if _partitioned(store) else key in store
-
-
-def _write(store: Any, key: bytes, value: bytes | None) -> None:
-    if _partitioned(store):
-        if value is None:
-            store._del(key)
-        else:
-            store._set(key, value)
-    elif value is None:
-        store.pop(key, None)
-    else:
-        store[key] = value
 
 
 class TableWrites:
@@ -77,7 +58,7 @@ class TableWrites:
     async def apply(self, deliver: Deliver) -> None:
         for partition, (ref, candidates) in self._maybe_deletes.items():
             with at_event(ref):  # once per partition, not per key
-                present = [(t, k) for t, k in candidates if _contains(t.data, k)]
+                present = [(t, k) for t, k in candidates if faust_private.store_contains(t.data, k)]
             for table, key in present:
                 self._add(table, partition, ref, key, None)
         if not self._sends:
@@ -86,6 +67,6 @@ class TableWrites:
         for ref, writes in self._local.values():
             with at_event(ref):
                 for table, key, value in writes:
-                    _write(table.data, key, value)
+                    faust_private.store_write(table.data, key, value)
         for (topic, partition), offset in last.items():
             self._tables[topic].data.set_persisted_offset(TP(topic, partition), offset)

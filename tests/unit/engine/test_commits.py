@@ -5,7 +5,7 @@ from typing import Any
 
 from faust.types import TP
 
-from streams.commits import InputCommits, next_offsets
+from streams.engine.commits import InputCommits, next_offsets
 
 EV0, EV1, OTHER = TP("events", 0), TP("events", 1), TP("changelog", 0)
 

@@ -1,4 +1,4 @@
-"""streams.engine_metrics: lag arithmetic, counted sends, the sensor, table sizes, wiring;
+"""streams.engine.metrics: lag arithmetic, counted sends, the sensor, table sizes, wiring;
 and the worker command's logging (leadflow's handler, not Faust's)."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 from faust.types import TP
 
 from streams import metrics
-from streams.engine_metrics import EngineSensor, consumer_lag, count_sends, table_keys
+from streams.engine.metrics import EngineSensor, consumer_lag, count_sends, table_keys
 from streams.settings import Settings
 
 EVENTS, TICKS, CHANGELOG = "x.leads.events", "app-sla-ticks", "app-leads-changelog"
@@ -164,7 +164,7 @@ def test_attach_knows_every_topic_and_table_of_the_app(tmp_path: Path) -> None:
 
     app = create_app(_settings(tmp_path))
     engine: metrics.EngineMetrics = app.leadflow.extras["engine_metrics"]  # type: ignore[attr-defined]
-    for name in ("u.leads.events", "u.sales.outcomes", "obsunit-sla-ticks",
+    for name in ("u.leads.events", "u.sales.outcomes",
                  "u.leads.transitions", "u.sales.qualified-leads", "u.marketing.feedback",
                  "u.marketing.sla-reports", "u.leads.dead-letter",
                  "obsunit-leads-changelog", "obsunit-sla-deadlines-changelog",
@@ -174,7 +174,7 @@ def test_attach_knows_every_topic_and_table_of_the_app(tmp_path: Path) -> None:
         assert engine.table_label(table) == table
     assert engine.topic_label("someone@example.com") == metrics.OTHER
     assert any(isinstance(s, EngineSensor) for s in app.sensors)
-    assert getattr(app.producer.send, "_leadflow_counted", False)
+    assert getattr(app.producer.send, "leadflow_counted", False)
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 Faust can leave a partition un-fetched after a rebalance (its stream skips messages of the
 old generation, its fetcher drops re-reads below the offset it last handed over; see
-streams.ordering). When skipped messages are the last of a partition, no later message
+streams.engine.ordering). When skipped messages are the last of a partition, no later message
 reveals the gap, and the commit waits for them forever. A worker that has input waiting and
 commits nothing for half of ``stall_timeout`` seeks its input partitions back to their
 committed offsets; if that does not help within the other half, it logs why and exits
@@ -20,6 +20,8 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 import faust
+
+from streams.engine import faust_private
 
 if TYPE_CHECKING:
     from streams.runtime import Runtime
@@ -62,11 +64,11 @@ class StallDetector:
 async def committed_positions(consumer: Any, inputs: frozenset[str]) -> dict[Any, int]:
     """Per assigned input partition, its committed offset, or its start if none."""
     tps = [tp for tp in consumer.assignment() if tp.topic in inputs]
-    committed = consumer._committed_offset
-    missing = [tp for tp in tps if committed.get(tp) is None]
+    committed = {tp: faust_private.committed_offset(consumer, tp) for tp in tps}
+    missing = [tp for tp, offset in committed.items() if offset is None]
     starts = await consumer.earliest_offsets(*missing) if missing else {}
-    return {tp: int(committed[tp]) if committed.get(tp) is not None
-            else int(starts.get(tp) or 0) for tp in tps}
+    return {tp: offset if offset is not None else int(starts.get(tp) or 0)
+            for tp, offset in committed.items()}
 
 
 async def reseek_inputs(consumer: Any, inputs: frozenset[str]) -> int:

@@ -5,7 +5,7 @@ from collections import defaultdict
 from types import SimpleNamespace
 from typing import Any
 
-from streams.delivery import Send, deliver_all
+from streams.engine.delivery import Send, deliver_all
 
 
 class FakeBatch:

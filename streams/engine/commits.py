@@ -3,12 +3,12 @@
 Faust commits, per partition, the highest run of offsets its streams acknowledged, and its
 bookkeeping lets that run jump over events nobody processed: its stream acknowledges a
 message it skips in a rebalance as if processed, and its gap check lets one unacknowledged
-offset through (``min(acked) - committed > 1`` in ``Consumer._new_offset``). Either way the
+offset through (``min(acked) - committed > 1`` in its consumer's new-offset method). Either way the
 commit moves past an event, and whoever owns the partition next never sees it; our
 rebalance test lost events exactly so.
 
 The agent knows which offsets' effects are in Kafka: after each batch it marks, per input
-partition, the offset after the last one it processed (``streams.ordering`` guarantees no
+partition, the offset after the last one it processed (``streams.engine.ordering`` guarantees no
 offset before it was left out). Faust's own commits (every ``broker_commit_interval``, and
 before a rebalance or a stop goes on) take exactly those offsets for the input partitions;
 everything else they commit as before. The batch itself never waits for a commit.
@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
+
+from streams.engine import faust_private
 
 TP = Any  # Faust's TopicPartition
 
@@ -42,26 +44,19 @@ class InputCommits:
         return self._done.get(tp) if generation == self.generation else None
 
     def install(self, consumer: Any, generation: Callable[[], int]) -> None:
-        """Make Faust's commit use our offsets for the inputs (instance attributes shadow
-        the two methods its commit calls)."""
-        faust_new_offset: Callable[[TP], int | None] = consumer._new_offset
-        faust_pending: Callable[[Any], Iterator[TP]] = consumer._filter_tps_with_pending_acks
-        acked, acked_index = consumer._acked, consumer._acked_index
+        """Make Faust's commit use our offsets for the inputs."""
 
-        def new_offset(tp: TP) -> int | None:
+        def new_offset(tp: TP, faust_new_offset: Callable[[TP], int | None]) -> int | None:
             if tp.topic in self.topics:
-                # Faust's acknowledgement lists are not ours to trust; drop them, or they
-                # would only grow.
-                acked.pop(tp, None)
-                acked_index.pop(tp, None)
+                faust_private.forget_acks(consumer, tp)
                 return self.committable(tp, generation())
             return faust_new_offset(tp)
 
-        def pending(topics: Any = None) -> Iterator[TP]:
+        def pending(topics: Any, faust_pending: Iterator[TP]) -> Iterator[TP]:
             # Faust forgets the acknowledgements of revoked partitions before its last
             # commit; ours still count, so that commit carries them.
             seen = set()
-            for tp in faust_pending(topics):
+            for tp in faust_pending:
                 seen.add(tp)
                 yield tp
             if generation() == self.generation:
@@ -70,8 +65,7 @@ class InputCommits:
                                            or tp.topic in topics):
                         yield tp
 
-        consumer._new_offset = new_offset
-        consumer._filter_tps_with_pending_acks = pending
+        faust_private.override_commit_offsets(consumer, new_offset, pending)
 
 
 def next_offsets(messages: Iterable[Any]) -> dict[TP, int]:

@@ -5,8 +5,8 @@ from collections.abc import Sequence
 from types import SimpleNamespace
 from typing import Any
 
-from streams.delivery import Send
-from streams.state_writes import TableWrites
+from streams.engine.delivery import Send
+from streams.engine.state_writes import TableWrites
 
 
 class MemoryStore(dict[bytes, bytes]):

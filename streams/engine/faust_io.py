@@ -1,0 +1,223 @@
+"""The batch runner's ports bound to the Faust app: its consumer, its tables, its producer.
+
+``LiveRunner`` is what the worker's agent (``agents/score_leads.py``) feeds: every batch
+``take_events`` gives, and a short timer's ``poll`` that lets the merge give up a bounded
+wait and fire wall-clock deadlines between batches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import faust
+from faust.types import TP as TopicPartition
+
+from streams import metrics
+from streams.domain import decode_state, encode_state
+from streams.engine import faust_private
+from streams.engine.delivery import Send
+from streams.engine.events import at_event
+from streams.engine.runner import TP, BatchRunner, RunnerConfig
+from streams.engine.state_writes import TableWrites
+from streams.logs import log_dead_letters
+from streams.processor import BatchResult, Inbound, LeadProcessor
+from streams.tables import STREAM_TIME_KEY
+
+if TYPE_CHECKING:
+    from streams.runtime import Runtime
+
+log = logging.getLogger("leadflow.engine")
+
+STOP_GRACE = 30.0
+EXIT_BATCH_FAILED = 70
+
+
+class FaustConsumer:
+    def __init__(self, app: faust.App, runtime: Runtime) -> None:
+        self.app = app
+        self.runtime = runtime
+
+    def generation(self) -> int:
+        return int(self.app.consumer_generation_id)
+
+    def assignment(self) -> Iterable[TP]:
+        return self.app.consumer.assignment()
+
+    def committed(self, tp: TP) -> int | None:
+        return faust_private.committed_offset(self.app.consumer, TopicPartition(*tp))
+
+    def highwater(self, tp: TP) -> int | None:
+        try:
+            end = self.app.consumer.highwater(TopicPartition(*tp))
+        except Exception:  # not assigned (any more): nothing is known of it
+            return None
+        return None if end is None else int(end)
+
+    async def earliest(self, tp: TP) -> int:
+        ftp = TopicPartition(*tp)
+        consumer: Any = self.app.consumer
+        return int((await consumer.earliest_offsets(ftp)).get(ftp) or 0)
+
+    async def seek(self, targets: dict[TP, int]) -> None:
+        consumer: Any = self.app.consumer
+        await consumer.seek_wait({TopicPartition(*tp): off for tp, off in targets.items()})
+
+    def mark_done(self, offsets: dict[TP, int], generation: int) -> None:
+        self.runtime.input_commits.mark_done(
+            {TopicPartition(*tp): off for tp, off in offsets.items()}, generation)
+
+
+class TableStore:
+    """Lead states, deadlines and stream times in the worker's Faust tables."""
+
+    def __init__(self, app: faust.App, runtime: Runtime) -> None:
+        self.app = app
+        self.runtime = runtime
+        self.leads = runtime.tables.leads
+        self.deadlines = runtime.tables.deadlines
+
+    def load(self, lead_id: str, rec: Inbound) -> Any:
+        with at_event(rec.ref):
+            raw = self.leads.get(lead_id.encode())
+        return decode_state(raw) if raw else None
+
+    def timers(self, partitions: Sequence[int]) -> dict[int, tuple[int, dict[str, int]]]:
+        """Read once per rebalance: the open deadlines and the stream time of the
+        partitions this worker now owns (values carry their partition)."""
+        wanted = set(partitions)
+        out: dict[int, tuple[int, dict[str, int]]] = {p: (0, {}) for p in partitions}
+        for key, raw in list(self.deadlines.items()):
+            text, _, part = raw.decode().partition("|")
+            p = int(part)
+            if p not in wanted:
+                continue
+            deadlines = out[p][1]
+            if key == STREAM_TIME_KEY:
+                out[p] = (int(text), deadlines)
+            else:
+                deadlines[key.decode()] = int(text)
+        return out
+
+    async def save(self, result: BatchResult, stream_times: dict[int, tuple[int, Any]]) -> None:
+        runtime, leads, deadlines = self.runtime, self.leads, self.deadlines
+        sends = [Send(runtime.topic_names[o.logical], o.key, o.value) for o in result.outbound]
+        if sends:
+            await runtime.deliver(sends)
+        writes = TableWrites()
+        for lead_id, (state, rec) in result.states.items():
+            key, partition, ref = lead_id.encode(), rec.partition, rec.ref
+            if lead_id in result.erased:
+                # Privacy erasure: a tombstone first, then the bare ERASED marker;
+                # compaction of the changelog drops every earlier value.
+                writes.tombstone(leads, partition, ref, key)
+            writes.put(leads, partition, ref, key, encode_state(state))
+            due = result.deadlines.get(lead_id)
+            if due is not None:
+                writes.put(deadlines, partition, ref, key, f"{due}|{partition}".encode())
+            else:
+                writes.delete_if_present(deadlines, partition, ref, key)
+        for partition, (stream_time, ref) in stream_times.items():
+            writes.put(deadlines, partition, ref, STREAM_TIME_KEY,
+                       f"{stream_time}|{partition}".encode())
+        await writes.apply(runtime.deliver)
+        runtime.kpis.observe(result.outputs)
+        # The KPI table's changelog records (written the Faust way) are in Kafka before
+        # the batch is committed, too.
+        await self.app.producer.flush()
+
+
+def record_metrics(result: BatchResult, idle_waits: dict[str, int]) -> None:
+    """A batch's counts to Prometheus, once per batch."""
+    counts = result.counts
+    for (kind, outcome), n in counts.events.items():
+        metrics.count_event(kind, outcome, n)
+    for otype, n in counts.outcomes.items():
+        for _ in range(n):
+            metrics.count_outcome(otype)
+    for error_type, n in counts.dead_letters.items():
+        for _ in range(n):
+            metrics.count_dead_letter(error_type)
+    for (src, dst), n in counts.transitions.items():
+        for _ in range(n):
+            metrics.count_stage_transition(src, dst)
+    for (path, queue), n in counts.handoffs.items():
+        for _ in range(n):
+            metrics.count_handoff(path, queue)
+    for ftype, n in counts.feedback.items():
+        for _ in range(n):
+            metrics.count_feedback(ftype)
+    for queue, n in counts.sla_breaches.items():
+        for _ in range(n):
+            metrics.count_sla_breach(queue)
+    for age in counts.event_ages:
+        metrics.observe_event_age(age)
+    for name, n in idle_waits.items():
+        metrics.count_idle_wait(name, n)
+
+
+class LiveRunner:
+    """The runner as the worker's agent and timer use it: Faust events in, guarded."""
+
+    def __init__(self, app: faust.App, runtime: Runtime) -> None:
+        from streams.web import is_ready
+
+        settings = runtime.settings
+        processor = LeadProcessor(runtime.policy, runtime.codecs, runtime.topic_names)
+        config = RunnerConfig(topics={name: runtime.topic_names[name]
+                                      for name in ("events", "outcomes")},
+                              sla_clock=settings.sla_clock,
+                              max_idle=settings.max_idle_ms / 1000.0)
+
+        def on_batch(result: BatchResult, idle_waits: dict[str, int]) -> None:
+            record_metrics(result, idle_waits)
+            if result.processed or result.ticks:
+                runtime.advance_watermark(result.max_event_time)
+            if result.dead_letters:
+                log_dead_letters(log, result.dead_letters)
+
+        self.runner = BatchRunner(processor, FaustConsumer(app, runtime),
+                                  TableStore(app, runtime), config, runtime.clock,
+                                  on_batch=on_batch, on_resync=metrics.count_resync)
+        self.source_of = runtime.topics.source_of
+        self.app = app
+        self.is_ready = is_ready
+        runtime.extras["runner"] = self.runner
+
+    async def feed(self, events: Iterable[faust.EventT[bytes]]) -> None:
+        """A batch from the agent's stream."""
+        source_of = self.source_of
+        records = [Inbound(source_of[ev.message.topic], ev.message.topic, ev.message.partition,
+                           ev.message.offset, ev.key, ev.value, ev) for ev in events]
+        with metrics.time_processing():
+            await guarded(self.runner.run(records))
+
+    async def poll(self) -> None:
+        """Between batches: bounded waits given up, wall-clock deadlines fired."""
+        if self.is_ready(self.app):
+            await guarded(self.runner.poll())
+            metrics.set_open_handoffs(sum(m.open_deadlines()
+                                          for m in self.runner.merges.values()))
+
+
+async def guarded(work: Any) -> None:
+    """Faust acknowledges a batch when the agent's step returns *or raises*, and a stop
+    cancels it: a half-done batch must never count as done. A stop waits for the batch to
+    finish; anything else that escapes (the processor already dead-letters bad records)
+    ends the process without a commit, and the restart replays the batch."""
+    task = asyncio.ensure_future(work)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        try:
+            await asyncio.wait_for(task, timeout=STOP_GRACE)
+        except BaseException:
+            log.critical("stopping mid-batch and cannot finish it; exiting without commit")
+            os._exit(EXIT_BATCH_FAILED)
+        raise
+    except BaseException:
+        log.critical("batch failed; exiting without commit so it is replayed", exc_info=True)
+        os._exit(EXIT_BATCH_FAILED)

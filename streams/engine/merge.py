@@ -1,0 +1,148 @@
+"""One history per partition: a partition's inputs and its SLA deadlines merged in event time.
+
+Pure: no Kafka, no asyncio, no clock reads. The live worker (``streams.engine.runner``) and
+the offline replay (``leadflow backtest``, the tests' reference) drive the same class, so
+they order a partition's records and deadlines the same way (contract section 1b; after
+Kafka Streams' ``PartitionGroup``/``RecordQueue`` and ``max.task.idle.ms``).
+
+- Each input (``leads.events``, ``sales.outcomes``) of the partition has a queue in offset
+  order. The next record is the head with the smallest ``(occurred_at, input rank, offset)``
+  (events rank before outcomes at the same time).
+- A head is taken only when every other input either has a buffered record or is caught up
+  (read up to its end offset). An input that lags is waited for at most ``max_idle``
+  seconds; then the merge goes on without it until it delivers again, and the wait is
+  counted once (``idle_waits``).
+- Stream time is the largest event time processed. With the event clock, every open SLA
+  deadline earlier than the next record's time fires first, inline, with ``now`` = the
+  deadline (``due_before``). With the wall clock, deadlines fire only when the partition
+  is caught up (``due_by_wall``).
+- A record that could not be decoded has no event time: it sorts first (``UNTIMED``) and
+  never moves stream time.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter, deque
+from collections.abc import Callable, Sequence
+from typing import Any
+
+UNTIMED = -1  # event time of a record that could not be decoded
+
+
+class Item:
+    """A buffered input record: its order key and what the processor needs of it."""
+
+    __slots__ = ("error", "lead_id", "model", "offset", "rank", "rec", "t")
+
+    def __init__(self, t: int, rank: int, offset: int, rec: Any, lead_id: str | None = None,
+                 model: Any = None, error: BaseException | None = None) -> None:
+        self.t = t
+        self.rank = rank
+        self.offset = offset
+        self.rec = rec
+        self.lead_id = lead_id
+        self.model = model
+        self.error = error
+
+
+class PartitionMerge:
+    def __init__(self, inputs: Sequence[str], stream_time: int = 0,
+                 max_idle: float = 2.0) -> None:
+        self.inputs = tuple(inputs)
+        self.queues: dict[str, deque[Item]] = {name: deque() for name in self.inputs}
+        self.stream_time = stream_time
+        self.max_idle = max_idle
+        self._heap: list[tuple[int, str]] = []
+        self._due: dict[str, int] = {}  # lead -> its current open deadline
+        self._idle_since: dict[str, float] = {}  # input -> when waiting for it began
+        self._enforced: set[str] = set()  # inputs the merge stopped waiting for
+        self.idle_waits: Counter[str] = Counter()  # waits given up, per input (metrics)
+
+    def rank(self, name: str) -> int:
+        return self.inputs.index(name)
+
+    # -- records -------------------------------------------------------------------------
+
+    def push(self, name: str, item: Item) -> None:
+        self.queues[name].append(item)
+        self._idle_since.pop(name, None)
+        self._enforced.discard(name)
+
+    def buffered(self) -> int:
+        return sum(len(q) for q in self.queues.values())
+
+    def pop_ready(self, caught_up: Callable[[str], bool], now: float = 0.0) -> Item | None:
+        """The next record in event-time order, or None when the partition must wait (or has
+        nothing). ``caught_up(input)``: the input has no unread record; ``now``: a monotonic
+        clock in seconds, for the bounded wait."""
+        best: Item | None = None
+        best_name = ""
+        for name, queue in self.queues.items():
+            if queue:
+                head = queue[0]
+                if best is None or (head.t, head.rank, head.offset) < (best.t, best.rank,
+                                                                       best.offset):
+                    best, best_name = head, name
+        if best is None:
+            return None
+        for name, queue in self.queues.items():
+            if queue or name in self._enforced or caught_up(name):
+                continue
+            since = self._idle_since.setdefault(name, now)
+            if now - since < self.max_idle:
+                return None  # more of this input exists but is not here yet: wait
+            self._enforced.add(name)
+            self.idle_waits[name] += 1
+        self.queues[best_name].popleft()
+        if best.t > self.stream_time:
+            self.stream_time = best.t
+        return best
+
+    def drop_buffered(self) -> dict[str, int]:
+        """Forget every buffered record (a rebalance); returns, per input, the offset of the
+        first one dropped (where reading must resume)."""
+        first = {name: q[0].offset for name, q in self.queues.items() if q}
+        for q in self.queues.values():
+            q.clear()
+        return first
+
+    # -- deadlines -----------------------------------------------------------------------
+
+    def schedule(self, lead_id: str, due: int | None) -> None:
+        """The lead's open SLA deadline is now ``due`` (None: none)."""
+        if due is None:
+            self._due.pop(lead_id, None)
+            return
+        if self._due.get(lead_id) != due:
+            self._due[lead_id] = due
+            heapq.heappush(self._heap, (due, lead_id))
+
+    def open_deadlines(self) -> int:
+        return len(self._due)
+
+    def _pop_due(self, until: int, inclusive: bool) -> tuple[int, str] | None:
+        heap = self._heap
+        while heap:
+            due, lead = heap[0]
+            if due > until or (due == until and not inclusive):
+                return None
+            heapq.heappop(heap)
+            if self._due.get(lead) == due:  # else stale: the deadline moved or closed
+                del self._due[lead]
+                return due, lead
+        return None
+
+    def due_before(self, t: int) -> tuple[int, str] | None:
+        """Event clock: the earliest open deadline earlier than ``t`` (the next record's
+        time), removed; the caller fires it with now = the deadline and schedules the
+        lead's next one. Call until None."""
+        return self._pop_due(t, inclusive=False)
+
+    def due_by_wall(self, wall: int, caught_up: Callable[[str], bool]) -> tuple[int, str] | None:
+        """Wall clock: the earliest open deadline at or before ``wall``, only when nothing
+        is buffered and every input is caught up (no unread record could show a contact
+        in time)."""
+        if self.buffered() or not all(caught_up(name) for name in self.inputs):
+            return None
+        return self._pop_due(wall, inclusive=True)

@@ -1,0 +1,263 @@
+"""The batch runner: consumed records in, a partition's history processed in event time,
+every effect in Kafka before its input offsets are marked done.
+
+Per call (a batch from the agent, or ``poll`` between batches):
+1. keep each input partition in offset order, none skipped (``ordering``);
+2. decode each record and queue it in its partition's merge (``merge``);
+3. take every record the merge says is ready, in event time; with the event clock, fire
+   each SLA deadline the next record passes first; with the wall clock, fire due deadlines
+   of caught-up partitions;
+4. deliver the outputs and dead letters, write the leads' states, their deadlines and each
+   partition's stream time, and only then mark the processed offsets done for the next
+   commit (``commits``). Records still buffered are not marked: a crash reads them again.
+
+It knows Kafka and Faust only through the small ports below, so its tests run against an
+in-memory fake (as getsentry/arroyo tests its strategies); ``faust_io`` binds them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from streams.codecs import CodecError
+from streams.engine.events import PartitionRef
+from streams.engine.merge import UNTIMED, Item, PartitionMerge
+from streams.engine.ordering import PartitionCursors, Verdict
+from streams.processor import BatchResult, Inbound, LeadProcessor
+
+log = logging.getLogger("leadflow.engine")
+
+TP = tuple[str, int]  # Faust's TopicPartition is a NamedTuple of the same: they compare equal
+INPUTS = ("events", "outcomes")  # merge rank: events before outcomes at the same event time
+
+
+class Consumer(Protocol):
+    """What the runner needs of the consumer."""
+
+    def generation(self) -> int: ...
+    def assignment(self) -> Iterable[TP]: ...
+    def committed(self, tp: TP) -> int | None: ...
+    def highwater(self, tp: TP) -> int | None: ...
+    async def earliest(self, tp: TP) -> int: ...
+    async def seek(self, targets: dict[TP, int]) -> None: ...
+    def mark_done(self, offsets: dict[TP, int], generation: int) -> None: ...
+
+
+class Store(Protocol):
+    """What the runner needs of the state tables."""
+
+    def load(self, lead_id: str, rec: Inbound) -> Any: ...
+    def timers(self, partitions: Sequence[int]) -> dict[int, tuple[int, dict[str, int]]]:
+        """Per partition: (stream time, {lead: open SLA deadline})."""
+        ...
+    async def save(self, result: BatchResult, stream_times: dict[int, tuple[int, Any]]) -> None:
+        """Deliver the batch's outputs, then write states, deadlines and stream times
+        (partition -> (time, a record ref of it)); return when all are in Kafka."""
+        ...
+
+
+@dataclass(frozen=True)
+class RunnerConfig:
+    topics: dict[str, str]  # logical input ("events", "outcomes") -> topic name
+    sla_clock: str = "wall"  # "event" | "wall"
+    max_idle: float = 2.0  # seconds
+
+
+class BatchRunner:
+    def __init__(self, processor: LeadProcessor, consumer: Consumer, store: Store,
+                 config: RunnerConfig, wall_clock: Callable[[], int],
+                 monotonic: Callable[[], float] = time.monotonic,
+                 on_batch: Callable[[BatchResult, dict[str, int]], None] | None = None,
+                 on_resync: Callable[[str], None] | None = None) -> None:
+        self.processor = processor
+        self.consumer = consumer
+        self.store = store
+        self.config = config
+        self.wall_clock = wall_clock
+        self.monotonic = monotonic
+        self.on_batch = on_batch  # metrics, KPIs, logs: (result, idle waits by input)
+        self.on_resync = on_resync
+        self.source_of = {topic: name for name, topic in config.topics.items()}
+        self.rank = {name: INPUTS.index(name) for name in config.topics}
+        self.cursors = PartitionCursors()
+        self.merges: dict[int, PartitionMerge] = {}
+        self.generation: int | None = None
+        self.lock = asyncio.Lock()
+        self.event_clock = config.sla_clock == "event"
+
+    # -- entry points --------------------------------------------------------------------
+
+    async def run(self, records: Sequence[Inbound]) -> None:
+        """A batch of consumed records (any topics and partitions, each in offset order)."""
+        async with self.lock:
+            await self._sync_generation()
+            now = self.wall_clock()
+            await self._enqueue(records, now)
+            await self._drain()
+
+    async def poll(self) -> None:
+        """Between batches: give up waits that lasted ``max_idle``; fire wall-clock
+        deadlines of caught-up partitions."""
+        async with self.lock:
+            await self._sync_generation()
+            await self._drain()
+
+    def stream_time(self, partition: int) -> int | None:
+        merge = self.merges.get(partition)
+        return None if merge is None else merge.stream_time
+
+    # -- generations ---------------------------------------------------------------------
+
+    async def _sync_generation(self) -> None:
+        generation = self.consumer.generation()
+        if generation == self.generation:
+            return
+        # A rebalance: buffered records were never processed (nor committed). Drop them,
+        # and read each partition this worker keeps again from its first dropped record.
+        resume: dict[TP, int] = {}
+        for p, merge in self.merges.items():
+            for name, offset in merge.drop_buffered().items():
+                resume[(self.config.topics[name], p)] = offset
+        self.merges.clear()
+        self.generation = generation
+        self.cursors.start_generation(generation)
+        assigned = {(tp[0], tp[1]) for tp in self.consumer.assignment()}
+        targets = {tp: off for tp, off in resume.items() if tp in assigned}
+        for tp, offset in targets.items():
+            self.cursors.skip_to(tp, offset)
+        if targets:
+            try:
+                await self.consumer.seek(targets)
+            except Exception:  # mid-rebalance again: the next generation starts over
+                log.warning("could not seek back partitions after a rebalance", exc_info=True)
+        events_topic = self.config.topics["events"]
+        partitions = sorted(p for t, p in assigned if t == events_topic)
+        max_idle = self.config.max_idle
+        for p, (stream_time, deadlines) in self.store.timers(partitions).items():
+            merge = self.merges[p] = PartitionMerge(INPUTS, stream_time, max_idle)
+            for lead, due in deadlines.items():
+                merge.schedule(lead, due)
+
+    def _merge(self, partition: int) -> PartitionMerge:
+        merge = self.merges.get(partition)
+        if merge is None:  # a partition the assignment did not list (yet): start empty
+            merge = self.merges[partition] = PartitionMerge(INPUTS, 0, self.config.max_idle)
+        return merge
+
+    # -- enqueue -------------------------------------------------------------------------
+
+    async def _enqueue(self, records: Sequence[Inbound], now: int) -> None:
+        gaps: dict[TP, int] = {}
+        committed = self.consumer.committed
+        decode = self.processor.decode
+        rank = self.rank
+        for rec in records:
+            tp = (rec.topic, rec.partition)
+            verdict = self.cursors.classify(tp, rec.offset, committed)
+            if verdict is Verdict.GAP:
+                gaps.setdefault(tp, rec.offset)
+                continue
+            if verdict is Verdict.REPLAYED:
+                continue
+            name = rec.source
+            try:
+                lead_id, model = decode(rec, now)
+            except CodecError as err:
+                item = Item(UNTIMED, rank[name], rec.offset, rec, error=err)
+            else:
+                item = Item(model.occurred_at, rank[name], rec.offset, rec, lead_id, model)
+            self._merge(rec.partition).push(name, item)
+        for tp, seen in gaps.items():
+            await self._resync(tp, seen)
+
+    async def _resync(self, tp: TP, seen: int) -> None:
+        expected = self.cursors.expected(tp)
+        assert expected is not None
+        try:
+            target = max(expected, await self.consumer.earliest(tp))
+            self.cursors.skip_to(tp, target)
+            log.warning("partition %s-%d skipped from offset %d to %d; reading it again from "
+                        "%d", tp[0], tp[1], expected, seen, target,
+                        extra={"event": "resync", "partition": tp[1]})
+            await self.consumer.seek({tp: target})
+            if self.on_resync is not None:
+                self.on_resync(self.source_of.get(tp[0], "events"))
+        except Exception:  # mid-rebalance: the next generation starts over anyway, and
+            # the stall watchdog seeks a partition that stays stuck
+            log.warning("could not seek back a partition with a gap", exc_info=True)
+
+    # -- the merge -----------------------------------------------------------------------
+
+    def _caught_up(self, partition: int) -> Callable[[str], bool]:
+        topics, consumer, cursors = self.config.topics, self.consumer, self.cursors
+
+        def caught_up(name: str) -> bool:
+            tp = (topics[name], partition)
+            end = consumer.highwater(tp)
+            if end is None:  # never fetched: unknown, so not known to be caught up
+                return False
+            position = cursors.expected(tp)
+            if position is None:
+                position = consumer.committed(tp)
+            return (position or 0) >= end
+
+        return caught_up
+
+    async def _drain(self) -> None:
+        now = self.wall_clock()
+        mono = self.monotonic()
+        batch = self.processor.batch(self.store.load, now)
+        done: dict[TP, int] = {}
+        times: dict[int, tuple[int, Any]] = {}
+        idle: dict[str, int] = {}
+        event_clock = self.event_clock
+        for p, merge in self.merges.items():
+            caught_up = self._caught_up(p)
+            before = merge.stream_time
+            ref: Any = None
+            while (item := merge.pop_ready(caught_up, mono)) is not None:
+                rec = item.rec
+                ref = rec.ref
+                if event_clock:
+                    while (due := merge.due_before(item.t)) is not None:
+                        self._fire(batch, merge, p, due[1], due[0])
+                if item.error is not None:
+                    batch.dead_letter(rec, item.error)
+                else:
+                    assert item.lead_id is not None
+                    batch.apply(rec, item.lead_id, item.model)
+                    merge.schedule(item.lead_id, batch.deadline(item.lead_id))
+                done[(rec.topic, rec.partition)] = rec.offset + 1
+            if not event_clock:
+                while (due := merge.due_by_wall(now, caught_up)) is not None:
+                    self._fire(batch, merge, p, due[1], now)
+            if merge.stream_time != before:
+                times[p] = (merge.stream_time, ref or self._ref(p))
+            for name, n in merge.idle_waits.items():
+                idle[name] = idle.get(name, 0) + n
+            merge.idle_waits.clear()
+        result = batch.result
+        if not done and not result.states and not result.outbound and not idle:
+            return
+        await self.store.save(result, times)
+        if done:
+            self.consumer.mark_done(done, self.generation if self.generation is not None
+                                    else -1)
+        if self.on_batch is not None:
+            self.on_batch(result, idle)
+
+    def _fire(self, batch: Any, merge: PartitionMerge, partition: int, lead_id: str,
+              now: int) -> None:
+        rec = Inbound("events", self.config.topics["events"], partition, -1,
+                      lead_id.encode(), None, self._ref(partition))
+        batch.tick(lead_id, rec, now)
+        merge.schedule(lead_id, batch.deadline(lead_id))
+
+    def _ref(self, partition: int) -> PartitionRef:
+        return PartitionRef(self.config.topics["events"], partition)
+
