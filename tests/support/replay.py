@@ -10,8 +10,8 @@ from kafka import KafkaConsumer, TopicPartition
 
 from streams.codecs import default_codecs
 from streams.domain import LeadState, decode_state, load_policy
-from streams.paths import DEFAULT_POLICY
 from streams.engine.memory import Record, replay
+from streams.paths import DEFAULT_POLICY
 from streams.processor import LeadProcessor
 from streams.settings import Settings
 from tests.support.kafka_io import known_partitions
