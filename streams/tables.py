@@ -1,10 +1,13 @@
 """State tables and how their values are encoded.
 
 - ``leads``: lead id -> compact encoded ``LeadState`` (the domain's own encoding).
-- ``sla-deadlines``: the partition's timers: lead id -> next SLA deadline
-  ("<epoch ms>|<partition>"), only for open hand-offs, so a worker rebuilds a partition's
-  deadline heap from open deadlines, not every lead; and, under ``STREAM_TIME_KEY``, the
-  partition's stream time (contract 1b: kept with the partition's state).
+  Under ``PROGRESS_KEY`` (in each partition) the partition's progress: its stream time and
+  the input offsets its states include, written last in the same changelog record batch
+  as the states (contract 1b: stream time is kept with the partition's state). A restarted
+  or new owner resumes the time-ordered merge exactly there.
+- ``sla-deadlines``: lead id -> next SLA deadline ("<epoch ms>|<partition>"), only for open
+  hand-offs, so a worker rebuilds a partition's deadline heap from open deadlines, not from
+  every lead.
 - ``kpi-windows``: "<window start>|<partition>" -> KPI aggregate (JSON), one writer per
   partition, so partial aggregates merge without races.
 
@@ -23,7 +26,11 @@ from faust.types import TableT
 from streams.settings import Settings
 
 # Lead ids are validated non-empty text without control characters: no lead has this key.
-STREAM_TIME_KEY = b"\x00stream-time"
+PROGRESS_KEY = b"\x00progress"
+
+
+def is_lead_key(key: bytes) -> bool:
+    return not key.startswith(b"\x00")
 
 
 @dataclass(frozen=True)

@@ -20,12 +20,12 @@ from streams import metrics
 from streams.domain import decode_state, encode_state
 from streams.engine import faust_private
 from streams.engine.delivery import Send
-from streams.engine.events import at_event
-from streams.engine.runner import TP, BatchRunner, RunnerConfig
+from streams.engine.events import PartitionRef, at_event
+from streams.engine.runner import TP, BatchRunner, Progress, RunnerConfig
 from streams.engine.state_writes import TableWrites
 from streams.logs import log_dead_letters
 from streams.processor import BatchResult, Inbound, LeadProcessor
-from streams.tables import STREAM_TIME_KEY
+from streams.tables import PROGRESS_KEY
 
 if TYPE_CHECKING:
     from streams.runtime import Runtime
@@ -85,45 +85,48 @@ class TableStore:
             raw = self.leads.get(lead_id.encode())
         return decode_state(raw) if raw else None
 
-    def timers(self, partitions: Sequence[int]) -> dict[int, tuple[int, dict[str, int]]]:
-        """Read once per rebalance: the open deadlines and the stream time of the
-        partitions this worker now owns (values carry their partition)."""
+    def timers(self, partitions: Sequence[int]) -> dict[int, tuple[Progress, dict[str, int]]]:
+        """Read once per rebalance: the progress and open deadlines of the partitions this
+        worker now owns (deadline values carry their partition)."""
         wanted = set(partitions)
-        out: dict[int, tuple[int, dict[str, int]]] = {p: (0, {}) for p in partitions}
-        for key, raw in list(self.deadlines.items()):
-            text, _, part = raw.decode().partition("|")
+        events_topic = self.runtime.topic_names["events"]
+        out: dict[int, tuple[Progress, dict[str, int]]] = {}
+        for p in partitions:
+            with at_event(PartitionRef(events_topic, p)):
+                raw = self.leads.get(PROGRESS_KEY)
+            out[p] = (Progress.decode(raw) if raw else Progress(), {})
+        for key, value in list(self.deadlines.items()):
+            text, _, part = value.decode().partition("|")
             p = int(part)
-            if p not in wanted:
-                continue
-            deadlines = out[p][1]
-            if key == STREAM_TIME_KEY:
-                out[p] = (int(text), deadlines)
-            else:
-                deadlines[key.decode()] = int(text)
+            if p in wanted:
+                out[p][1][key.decode()] = int(text)
         return out
 
-    async def save(self, result: BatchResult, stream_times: dict[int, tuple[int, Any]]) -> None:
+    async def save(self, result: BatchResult, progress: dict[int, Progress]) -> None:
         runtime, leads, deadlines = self.runtime, self.leads, self.deadlines
         sends = [Send(runtime.topic_names[o.logical], o.key, o.value) for o in result.outbound]
         if sends:
             await runtime.deliver(sends)
-        writes = TableWrites()
+        # Deadlines before states: a crash between the two leaves states behind, and the
+        # records they miss are applied again (same outputs, same ids).
+        timers, states = TableWrites(), TableWrites()
         for lead_id, (state, rec) in result.states.items():
             key, partition, ref = lead_id.encode(), rec.partition, rec.ref
+            due = result.deadlines.get(lead_id)
+            if due is not None:
+                timers.put(deadlines, partition, ref, key, f"{due}|{partition}".encode())
+            else:
+                timers.delete_if_present(deadlines, partition, ref, key)
             if lead_id in result.erased:
                 # Privacy erasure: a tombstone first, then the bare ERASED marker;
                 # compaction of the changelog drops every earlier value.
-                writes.tombstone(leads, partition, ref, key)
-            writes.put(leads, partition, ref, key, encode_state(state))
-            due = result.deadlines.get(lead_id)
-            if due is not None:
-                writes.put(deadlines, partition, ref, key, f"{due}|{partition}".encode())
-            else:
-                writes.delete_if_present(deadlines, partition, ref, key)
-        for partition, (stream_time, ref) in stream_times.items():
-            writes.put(deadlines, partition, ref, STREAM_TIME_KEY,
-                       f"{stream_time}|{partition}".encode())
-        await writes.apply(runtime.deliver)
+                states.tombstone(leads, partition, ref, key)
+            states.put(leads, partition, ref, key, encode_state(state))
+        # Last, in the same record batch as the partition's states: where they stand.
+        for partition, where in progress.items():
+            states.put(leads, partition, where.ref, PROGRESS_KEY, where.encode())
+        await timers.apply(runtime.deliver)
+        await states.apply(runtime.deliver)
         runtime.kpis.observe(result.outputs)
         # The KPI table's changelog records (written the Faust way) are in Kafka before
         # the batch is committed, too.

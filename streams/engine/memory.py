@@ -15,7 +15,7 @@ from typing import Any
 from kafka.partitioner.default import murmur2
 
 from streams.domain import LeadState
-from streams.engine.runner import TP, BatchRunner, RunnerConfig
+from streams.engine.runner import TP, BatchRunner, Progress, RunnerConfig
 from streams.processor import BatchResult, Inbound, LeadProcessor, Outbound
 
 
@@ -65,18 +65,18 @@ class MemoryStore:
 
     states: dict[str, LeadState] = field(default_factory=dict)
     deadlines: dict[int, dict[str, int]] = field(default_factory=dict)  # partition -> ...
-    stream_times: dict[int, int] = field(default_factory=dict)
+    progress: dict[int, Progress] = field(default_factory=dict)
     outbound: list[Outbound] = field(default_factory=list)
     outputs: list[Any] = field(default_factory=list)  # domain outputs, in order
 
     def load(self, lead_id: str, rec: Inbound) -> LeadState | None:
         return self.states.get(lead_id)
 
-    def timers(self, partitions: Sequence[int]) -> dict[int, tuple[int, dict[str, int]]]:
-        return {p: (self.stream_times.get(p, 0), dict(self.deadlines.get(p, {})))
+    def timers(self, partitions: Sequence[int]) -> dict[int, tuple[Progress, dict[str, int]]]:
+        return {p: (self.progress.get(p) or Progress(), dict(self.deadlines.get(p, {})))
                 for p in partitions}
 
-    async def save(self, result: BatchResult, stream_times: dict[int, tuple[int, Any]]) -> None:
+    async def save(self, result: BatchResult, progress: dict[int, Progress]) -> None:
         self.outbound.extend(result.outbound)
         self.outputs.extend(out for out, _ in result.outputs)
         for lead_id, (state, rec) in result.states.items():
@@ -87,8 +87,8 @@ class MemoryStore:
                 timers.pop(lead_id, None)
             else:
                 timers[lead_id] = due
-        for p, (t, _ref) in stream_times.items():
-            self.stream_times[p] = t
+        for p, where in progress.items():
+            self.progress[p] = Progress(where.stream_time, dict(where.offsets))
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,8 @@ class PartitionMerge:
         self._idle_since: dict[str, float] = {}  # input -> when waiting for it began
         self._enforced: set[str] = set()  # inputs the merge stopped waiting for
         self.idle_waits: Counter[str] = Counter()  # waits given up, per input (metrics)
+        # per input, the offset after the last record applied (kept by the runner)
+        self.applied: dict[str, int] = {}
 
     def rank(self, name: str) -> int:
         return self.inputs.index(name)

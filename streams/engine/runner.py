@@ -18,10 +18,11 @@ in-memory fake (as getsentry/arroyo tests its strategies); ``faust_io`` binds th
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from streams.codecs import CodecError
@@ -52,13 +53,37 @@ class Store(Protocol):
     """What the runner needs of the state tables."""
 
     def load(self, lead_id: str, rec: Inbound) -> Any: ...
-    def timers(self, partitions: Sequence[int]) -> dict[int, tuple[int, dict[str, int]]]:
-        """Per partition: (stream time, {lead: open SLA deadline})."""
+    def timers(self, partitions: Sequence[int]) -> dict[int, tuple[Progress, dict[str, int]]]:
+        """Per partition: (its progress, {lead: open SLA deadline})."""
         ...
-    async def save(self, result: BatchResult, stream_times: dict[int, tuple[int, Any]]) -> None:
-        """Deliver the batch's outputs, then write states, deadlines and stream times
-        (partition -> (time, a record ref of it)); return when all are in Kafka."""
+    async def save(self, result: BatchResult, progress: dict[int, Progress]) -> None:
+        """Deliver the batch's outputs, then its deadlines, then its states with each
+        partition's progress (last, in the same record batch as the states); return when
+        all are in Kafka."""
         ...
+
+
+@dataclass
+class Progress:
+    """Where a partition's states stand: its stream time and, per input, the offset after
+    the last record they include. A new owner resumes the merge exactly there, so records
+    the states already include are never applied again (even after a crash between the
+    state writes and the offset commit: an outcome dead-lettered for an unknown lead must
+    not find the lead created by later records)."""
+
+    stream_time: int = 0
+    offsets: dict[str, int] = field(default_factory=dict)
+    ref: Any = None  # a record of the partition (where its table writes land)
+
+    def encode(self) -> bytes:
+        return json.dumps({"t": self.stream_time, **self.offsets},
+                          separators=(",", ":"), sort_keys=True).encode()
+
+    @classmethod
+    def decode(cls, raw: bytes) -> Progress:
+        data = json.loads(raw)
+        t = int(data.pop("t", 0))
+        return cls(t, {str(k): int(v) for k, v in data.items()})
 
 
 @dataclass(frozen=True)
@@ -138,10 +163,16 @@ class BatchRunner:
         events_topic = self.config.topics["events"]
         partitions = sorted(p for t, p in assigned if t == events_topic)
         max_idle = self.config.max_idle
-        for p, (stream_time, deadlines) in self.store.timers(partitions).items():
-            merge = self.merges[p] = PartitionMerge(INPUTS, stream_time, max_idle)
+        for p, (progress, deadlines) in self.store.timers(partitions).items():
+            merge = self.merges[p] = PartitionMerge(INPUTS, progress.stream_time, max_idle)
+            merge.applied.update(progress.offsets)
             for lead, due in deadlines.items():
                 merge.schedule(lead, due)
+            for name, offset in progress.offsets.items():
+                tp = (self.config.topics[name], p)
+                if tp not in targets and offset > (self.consumer.committed(tp) or 0):
+                    # the states include records past the commit: resume after them
+                    self.cursors.skip_to(tp, offset)
 
     def _merge(self, partition: int) -> PartitionMerge:
         merge = self.merges.get(partition)
@@ -213,16 +244,18 @@ class BatchRunner:
         mono = self.monotonic()
         batch = self.processor.batch(self.store.load, now)
         done: dict[TP, int] = {}
-        times: dict[int, tuple[int, Any]] = {}
+        progress: dict[int, Progress] = {}
         idle: dict[str, int] = {}
         event_clock = self.event_clock
         for p, merge in self.merges.items():
             caught_up = self._caught_up(p)
             before = merge.stream_time
             ref: Any = None
+            fired = batch.result.ticks
             while (item := merge.pop_ready(caught_up, mono)) is not None:
                 rec = item.rec
                 ref = rec.ref
+                merge.applied[rec.source] = rec.offset + 1
                 if event_clock:
                     while (due := merge.due_before(item.t)) is not None:
                         self._fire(batch, merge, p, due[1], due[0])
@@ -236,15 +269,17 @@ class BatchRunner:
             if not event_clock:
                 while (due := merge.due_by_wall(now, caught_up)) is not None:
                     self._fire(batch, merge, p, due[1], now)
-            if merge.stream_time != before:
-                times[p] = (merge.stream_time, ref or self._ref(p))
+            if (ref is not None or merge.stream_time != before
+                    or batch.result.ticks != fired):
+                progress[p] = Progress(merge.stream_time, self._offsets(p, merge),
+                                       ref or self._ref(p))
             for name, n in merge.idle_waits.items():
                 idle[name] = idle.get(name, 0) + n
             merge.idle_waits.clear()
         result = batch.result
         if not done and not result.states and not result.outbound and not idle:
             return
-        await self.store.save(result, times)
+        await self.store.save(result, progress)
         if done:
             self.consumer.mark_done(done, self.generation if self.generation is not None
                                     else -1)
@@ -257,6 +292,17 @@ class BatchRunner:
                       lead_id.encode(), None, self._ref(partition))
         batch.tick(lead_id, rec, now)
         merge.schedule(lead_id, batch.deadline(lead_id))
+
+    def _offsets(self, partition: int, merge: PartitionMerge) -> dict[str, int]:
+        """Per input of the partition, the offset after the last record its states
+        include: the last one applied, else the committed offset."""
+        out = dict(merge.applied)
+        for name, topic in self.config.topics.items():
+            if name not in out:
+                committed = self.consumer.committed((topic, partition))
+                if committed is not None:
+                    out[name] = committed
+        return out
 
     def _ref(self, partition: int) -> PartitionRef:
         return PartitionRef(self.config.topics["events"], partition)

@@ -68,8 +68,15 @@ class Producer(threading.Thread):
     def _send(self, records: list[tuple[str, dict[str, Any]]], seconds: float) -> None:
         chunk = max(1, len(records) // 50)
         t0 = time.monotonic()
+        previous = None
         for i in range(0, len(records), chunk):
             for logical, rec in records[i:i + chunk]:
+                if previous is not None and logical != previous:
+                    # Kafka orders a partition, not two topics: wait for the acks before
+                    # switching topic, so the log holds the records in the order sent, as
+                    # an upstream system that writes in time order would.
+                    self.io.flush()
+                previous = logical
                 kind = "LeadEvent" if logical == "events" else "SalesOutcome"
                 self.io.send_raw(logical, rec["lead_id"].encode(), self.io.codecs.encode(kind, rec))
                 self.sent += 1

@@ -14,6 +14,7 @@ from streams.engine.memory import Record, replay
 from streams.paths import DEFAULT_POLICY
 from streams.processor import LeadProcessor
 from streams.settings import Settings
+from streams.tables import is_lead_key
 from tests.support.kafka_io import known_partitions
 
 OUTPUT_KINDS = {"transitions": ("StageTransition", "transition_id"),
@@ -76,7 +77,7 @@ def live_states(settings: Settings) -> dict[str, LeadState]:
     """Final state per lead, read back from the leads table's changelog topic."""
     states: dict[str, LeadState] = {}
     for key, value in read_topic(settings, f"{settings.app_id}-leads-changelog"):
-        if key is None:
+        if key is None or not is_lead_key(key):
             continue
         if value is None:
             states.pop(key.decode(), None)

@@ -124,7 +124,7 @@ def test_event_clock_deadline_fires_inline_before_the_first_later_record() -> No
     assert store.outputs.index(escalation) < len(store.outputs)
     assert store.states["L2"].events == 1
     assert runner.stream_time(0) == T0 + 60 * HOUR
-    assert store.stream_times[0] == T0 + 60 * HOUR
+    assert store.progress[0].stream_time == T0 + 60 * HOUR
 
 
 def test_wall_clock_deadline_fires_only_when_caught_up() -> None:
@@ -185,3 +185,21 @@ def test_offline_replay_is_the_same_for_any_batching_of_a_backlog(partitions: in
     # deadlines at T0 + k + 48 h pass before the acceptances at T0 + k + 50 h
     paths = sorted(o.path for o in store.outputs if type(o).__name__ == "QualifiedLead")
     assert paths.count("ESCALATION") >= 1
+
+
+def test_after_a_crash_before_the_commit_applied_records_are_not_applied_again() -> None:
+    runner, consumer, store = _runner()
+    ghost = outcome("o1", "L1", "MEETING_HELD", T0)  # before the lead exists: dead letter
+    events = _mql_story("L1", T0 + 1000)
+    batch = [_inbound("outcomes", 0, ghost)] + [_inbound("events", i, e)
+                                                  for i, e in enumerate(events)]
+    consumer.ends = {("ev", 0): len(events), ("out", 0): 1}
+    asyncio.run(runner.run(batch))
+    before = (len(store.outbound), store.states["L1"].stage)
+    assert store.progress[0].offsets == {"events": 4, "outcomes": 1}
+    # SIGKILL before the offsets were committed: a new owner reads everything again
+    again, consumer2, _ = _runner(consumer=MemoryConsumer(
+        assigned={("ev", 0), ("out", 0)}, ends=dict(consumer.ends)), store=store)
+    asyncio.run(again.run(batch))
+    assert (len(store.outbound), store.states["L1"].stage) == before
+    assert consumer2.commits == {}  # nothing new processed; nothing lost either
