@@ -103,24 +103,29 @@ def _score_capped(state: LeadState, event: LeadEvent, cap: Cap, scoring: Scoring
     if wins is None:
         wins = state.caps[ti] = {}
     counted = wins.get(wi)
+    if counted is not None and len(counted) >= cap.max_count and t > counted[-1][0]:
+        return  # the common capped-out case: the window holds its first N events by time
     pts = earned(event, scoring)
     entry: CapEntry = (t, pts)
     if counted is None:
         if len(wins) >= CAP_WINDOWS and wi < min(wins):
             return  # older than every remembered window: dropped (see the module doc)
-        new = [entry]
-    elif len(counted) < cap.max_count:
-        new = list(counted)
-        insort(new, entry)
+        new: tuple[CapEntry, ...] = (entry,)
     else:
-        last = counted[-1]
-        if entry >= last:
-            return  # the window already holds its first N events by time
-        _subtract(state, last, scoring)  # a late, earlier event takes the last one's place
-        new = list(counted[:-1])
-        insort(new, entry)
+        if len(counted) >= cap.max_count:
+            last = counted[-1]
+            if entry >= last:
+                return  # same time as the last counted: the lower points stay counted
+            _subtract(state, last, scoring)  # a late, earlier event takes the last one's place
+            counted = counted[:-1]
+        if not counted or entry >= counted[-1]:
+            new = (*counted, entry)  # in time order: no sorting
+        else:
+            lst = list(counted)
+            insort(lst, entry)
+            new = tuple(lst)
     add_points(state, pts, t, scoring)
-    wins[wi] = tuple(new)
+    wins[wi] = new
     if len(wins) > CAP_WINDOWS:
         del wins[min(wins)]
 
