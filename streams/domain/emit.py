@@ -55,6 +55,7 @@ def handoff(s: LeadState, path: HandoffPath, queue: str, owner: str | None, at: 
         s.ho_at = at
         s.ho_score = score
         s.ho_escalated = False
+        s.ho_esc_breached = False
         s.ho_contact = None
         s.ho_contact_reported = False
         s.ho_accepted = False

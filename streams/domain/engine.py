@@ -26,6 +26,10 @@ Decisions where the contract is silent:
 - A rep referral fast-tracks only from RAW/ENGAGED/NURTURE and only if it carries a rep_id
   and meets `referral`; otherwise it is scored like any other event.
 - Outcomes do not move the lead's event-time clock (the score's reference).
+- A sales outcome later than an SLA deadline no tick handled first gets what the tick at
+  that deadline would have emitted (breach, escalation; see `sla.catch_up`), then applies
+  to the hand-off open at its time. Lead events do not catch up: the worker and backtest
+  tick deadlines before any later record.
 """
 
 from __future__ import annotations
@@ -50,7 +54,7 @@ from streams.domain.models import (
 )
 from streams.domain.policy import Policy
 from streams.domain.routing import assign_rep, choose_queue
-from streams.domain.sla import late_breach, next_deadline, tick
+from streams.domain.sla import catch_up, next_deadline, tick
 from streams.domain.stages import PRE_SALES, SCORING_STAGES, outcome_move, score_move
 
 __all__ = ["event_hash", "next_deadline", "step", "tick"]
@@ -220,6 +224,7 @@ def _erase(s: LeadState, ev: LeadEvent, policy: Policy, explain: bool) -> list[O
     s.ho_queue = s.ho_path = ""
     s.ho_due, s.ho_score, s.ho_contact = 0, 0.0, None
     s.ho_escalated = s.ho_contact_reported = s.ho_accepted = s.ho_closed = False
+    s.ho_esc_breached = False
     s.disq_rule = None
     return [emit.transition(s, Stage.ERASED, ev.event_id, ev.occurred_at, policy,
                             Reason("erasure_requested", 0.0), explain=explain)]
@@ -234,7 +239,7 @@ def _outcome(s: LeadState, o: SalesOutcome, policy: Policy, explain: bool) -> li
         return []
     outs: list[Output] = []
     if s.ho_at is not None and not s.ho_closed:
-        outs += late_breach(s, t, policy)
+        outs += catch_up(s, t, policy, explain)  # deadlines before t no tick handled yet
         if otype in _CONTACT_TYPES and s.ho_contact is None:
             s.ho_contact = max(t, s.ho_at)
         if otype != "CONTACTED":

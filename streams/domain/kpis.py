@@ -11,6 +11,11 @@ What is counted where (decisions the contract leaves open):
 - handoffs: every QualifiedLead, by path and queue; targets and conversion rates use the
   fresh ones (SCORE + REFERRAL), not ESCALATION re-routes.
 - accepted / rejected (+ by reason) / sla_breaches / won (+ revenue) / lost: from feedback.
+  `sla_breaches` counts breaches of hand-offs' own deadlines (reason "sla_breached"), one
+  per hand-off at most, so breaches / fresh hand-offs is the share that missed its SLA. The
+  escalation queue's breach of an escalated lead (reason "escalation_sla_breached") would
+  count that lead twice: it is kept apart in `escalation_breaches` (stored and merged with
+  the aggregate; the SlaReport record has no field for it, the feedback topic carries it).
 - contacted: feedback carrying `hours_to_first_contact` (the domain reports it once per
   hand-off). Hours go into a histogram of quarter-hour buckets, so merging is exact and the
   median is exact to 15 minutes. contacted_within_sla compares with the policy's default
@@ -31,6 +36,7 @@ from typing import Any
 
 from streams.domain.models import MarketingFeedback, QualifiedLead, Stage, StageTransition
 from streams.domain.policy import Policy
+from streams.domain.sla import ESCALATION_BREACH_REASON
 
 BUCKETS_PER_HOUR = 4
 _FRESH_PATHS = ("SCORE", "REFERRAL")
@@ -85,6 +91,7 @@ class Figures:
     contacted: int = 0
     hours: dict[int, int] = field(default_factory=dict)  # quarter-hour bucket -> count
     sla_breaches: int = 0
+    escalation_breaches: int = 0  # the escalation queue's own SLA (not in the SlaReport)
     opportunities: int = 0
     won: int = 0
     lost: int = 0
@@ -104,6 +111,7 @@ class Figures:
         for b, n in o.hours.items():
             self.hours[b] = self.hours.get(b, 0) + n
         self.sla_breaches += o.sla_breaches
+        self.escalation_breaches += o.escalation_breaches
         self.opportunities += o.opportunities
         self.won += o.won
         self.lost += o.lost
@@ -154,8 +162,8 @@ class Figures:
             "h": self.handoffs, "hp": self.handoffs_by_path, "hq": self.handoffs_by_queue,
             "a": self.accepted, "r": self.rejected, "rr": self.rejected_by_reason,
             "c": self.contacted, "hh": {str(k): v for k, v in self.hours.items()},
-            "b": self.sla_breaches, "o": self.opportunities, "w": self.won, "l": self.lost,
-            "rev": self.revenue_won,
+            "b": self.sla_breaches, "eb": self.escalation_breaches, "o": self.opportunities,
+            "w": self.won, "l": self.lost, "rev": self.revenue_won,
         }
 
     @classmethod
@@ -165,6 +173,7 @@ class Figures:
             handoffs_by_queue=dict(d["hq"]), accepted=int(d["a"]), rejected=int(d["r"]),
             rejected_by_reason=dict(d["rr"]), contacted=int(d["c"]),
             hours={int(k): int(v) for k, v in d["hh"].items()}, sla_breaches=int(d["b"]),
+            escalation_breaches=int(d.get("eb", 0)),  # absent from aggregates stored before
             opportunities=int(d["o"]), won=int(d["w"]), lost=int(d["l"]),
             revenue_won=float(d["rev"]),
         )
@@ -179,7 +188,10 @@ def _count_feedback(g: Figures, ftype: str, reason: str | None, amount: float | 
         g.rejected += 1
         _add(g.rejected_by_reason, reason or "unspecified")
     elif ftype == "SLA_BREACHED":
-        g.sla_breaches += 1
+        if reason == ESCALATION_BREACH_REASON:
+            g.escalation_breaches += 1
+        else:
+            g.sla_breaches += 1
     elif ftype == "CONVERTED":
         g.won += 1
         g.revenue_won += float(amount or 0.0)

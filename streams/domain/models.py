@@ -10,6 +10,7 @@ and return a new one; with `inplace=True` the caller hands it over (see `engine.
 `encode_state` / `decode_state` turn it into compact bytes for the worker's table (median
 ~0.8 KB: positional JSON, history times relative to the lead's clock, event ids as 64-bit
 hashes, fit rules and profile criteria as bitmasks valid for the policy version `pv`).
+`decode_state` also reads the states written before the current format (see `_STATE_FORMAT`).
 """
 
 from __future__ import annotations
@@ -303,6 +304,13 @@ HISTORY_LIMIT = 32  # recent events kept for "event within N days" and for displ
 DEDUPE_LIMIT = 64  # recent event ids remembered (as 64-bit hashes)
 CAMPAIGN_LIMIT = 16  # campaigns touched kept (the first touch is always kept)
 
+# A capped event counted in its window: (occurred_at, ((rule, points earned), ...)), the
+# points unscaled (see scoring.py). Tuples: a state copy shares them.
+CapEntry = tuple[int, tuple[tuple[str, float], ...]]
+# Counted events of a window decoded from a format-1 state (which kept only a count): times
+# and points unknown, so they sort first and are never displaced by a late event.
+LEGACY_CAP_T = -(2**53)
+
 
 _new_state = object.__new__
 _STATE_FIELDS = (
@@ -326,6 +334,7 @@ _STATE_FIELDS = (
         "ho_contact",
         "ho_contact_reported",
         "ho_due",
+        "ho_esc_breached",
         "ho_escalated",
         "ho_path",
         "ho_queue",
@@ -378,7 +387,8 @@ class LeadState:
         self.first_touch: str | None = None
         self.last_touch: str | None = None
         self.contrib: dict[str, float] = {}  # rule -> contribution scaled to anchor
-        self.caps: dict[int, list[int]] = {}  # type index -> [window index, count]
+        # type index -> window index -> events counted there, sorted (see scoring.py)
+        self.caps: dict[int, dict[int, tuple[CapEntry, ...]]] = {}
         self.seen: list[int] = []  # 64-bit hashes of recent event ids
         self.disq_rule: str | None = None
         self.owner: str | None = None
@@ -388,7 +398,8 @@ class LeadState:
         self.ho_queue = ""
         self.ho_path = ""
         self.ho_score = 0.0
-        self.ho_escalated = False
+        self.ho_escalated = False  # breached and escalated: ho_due is the escalation's due
+        self.ho_esc_breached = False  # the escalation breached too: no deadline left
         self.ho_contact: int | None = None
         self.ho_contact_reported = False
         self.ho_accepted = False
@@ -399,7 +410,7 @@ class LeadState:
         new = _new_state(LeadState)
         new.anchor = self.anchor
         new.campaigns = self.campaigns[:]
-        new.caps = {k: v[:] for k, v in self.caps.items()} if self.caps else {}
+        new.caps = {k: v.copy() for k, v in self.caps.items()} if self.caps else {}
         new.clock = self.clock
         new.contrib = self.contrib.copy()
         new.counts = self.counts.copy()
@@ -417,6 +428,7 @@ class LeadState:
         new.ho_contact = self.ho_contact
         new.ho_contact_reported = self.ho_contact_reported
         new.ho_due = self.ho_due
+        new.ho_esc_breached = self.ho_esc_breached
         new.ho_escalated = self.ho_escalated
         new.ho_path = self.ho_path
         new.ho_queue = self.ho_queue
@@ -447,7 +459,9 @@ class LeadState:
 
 # ---------------------------------------------------------------- compact encoding
 
-_STATE_FORMAT = 1
+# 2: caps hold the counted events per window; hand-off flag 16 = escalation breached.
+# 1: caps were [type, window, count] triples (decoded as LEGACY_CAP_T entries).
+_STATE_FORMAT = 2
 
 
 def _pack_seen(seen: list[int]) -> str:
@@ -471,15 +485,25 @@ def encode_state(state: LeadState) -> bytes:
     for ti, n in state.counts.items():
         counts.append(ti)
         counts.append(n)
-    caps: list[int] = []
-    for ti, (w, n) in state.caps.items():
-        caps += (ti, w, n)
+    # [type, window, [clock - t, rule, points, rule, points...], ...] per remembered window;
+    # a rule named like an event type is written as the type's index (like contrib)
+    caps: list[list[Any]] = []
+    for ti, wins in state.caps.items():
+        for w, counted in wins.items():
+            row: list[Any] = [ti, w]
+            for t, pts in counted:
+                e: list[Any] = [clock - t]
+                for name, p in pts:
+                    e += (EVENT_TYPE_INDEX.get(name, name), p)
+                row.append(e)
+            caps.append(row)
     ho: list[Any] = []
     # Sales outcomes can set hand-off flags on a lead that was never handed off: keep the
     # block whenever any field is off its default, or a decoded state would differ.
     if (state.ho_at is not None or state.ho_contact is not None or state.ho_due
             or state.ho_queue or state.ho_path or state.ho_score or state.ho_escalated
-            or state.ho_contact_reported or state.ho_accepted or state.ho_closed):
+            or state.ho_contact_reported or state.ho_accepted or state.ho_closed
+            or state.ho_esc_breached):
         ho = [
             state.ho_at,
             state.ho_due,
@@ -489,7 +513,8 @@ def encode_state(state: LeadState) -> bytes:
             int(state.ho_escalated)
             | int(state.ho_contact_reported) << 1
             | int(state.ho_accepted) << 2
-            | int(state.ho_closed) << 3,
+            | int(state.ho_closed) << 3
+            | int(state.ho_esc_breached) << 4,
             state.ho_contact,
         ]
     doc = [
@@ -530,10 +555,10 @@ def encode_state(state: LeadState) -> bytes:
 
 def decode_state(data: bytes) -> LeadState:
     doc = orjson.loads(data)
-    if not isinstance(doc, list) or not doc or doc[0] != _STATE_FORMAT:
+    if not isinstance(doc, list) or not doc or doc[0] not in (1, _STATE_FORMAT):
         raise ValueError("not a leadflow lead state (unknown format)")
     (
-        _fmt,
+        fmt,
         lead_id,
         stage,
         score_sum,
@@ -585,7 +610,7 @@ def decode_state(data: bytes) -> LeadState:
         (LEAD_EVENT_TYPES[k] if isinstance(k, int) else k): float(v)
         for k, v in zip(contrib[::2], contrib[1::2], strict=True)
     }
-    s.caps = {caps[i]: [caps[i + 1], caps[i + 2]] for i in range(0, len(caps), 3)}
+    s.caps = _decode_caps(caps, clock) if fmt == _STATE_FORMAT else _decode_caps_v1(caps)
     s.seen = _unpack_seen(seen)
     s.disq_rule = disq_rule
     s.owner = owner
@@ -596,4 +621,24 @@ def decode_state(data: bytes) -> LeadState:
         s.ho_contact_reported = bool(flags & 2)
         s.ho_accepted = bool(flags & 4)
         s.ho_closed = bool(flags & 8)
+        s.ho_esc_breached = bool(flags & 16)
     return s
+
+
+def _decode_caps(rows: list[list[Any]], clock: int
+                 ) -> dict[int, dict[int, tuple[CapEntry, ...]]]:
+    caps: dict[int, dict[int, tuple[CapEntry, ...]]] = {}
+    for ti, w, *entries in rows:
+        counted = []
+        for e in entries:
+            pts = tuple((LEAD_EVENT_TYPES[k] if isinstance(k, int) else k, float(p))
+                        for k, p in zip(e[1::2], e[2::2], strict=True))
+            counted.append((clock - e[0], pts))
+        caps.setdefault(ti, {})[w] = tuple(counted)
+    return caps
+
+
+def _decode_caps_v1(flat: list[int]) -> dict[int, dict[int, tuple[CapEntry, ...]]]:
+    """Format 1 kept, per type, the latest window and how many events it counted."""
+    return {flat[i]: {flat[i + 1]: ((LEGACY_CAP_T, ()),) * flat[i + 2]}
+            for i in range(0, len(flat), 3)}

@@ -9,62 +9,55 @@ after the anchor, everything is rescaled to a new anchor so the weights never ov
 events before the anchor get tiny weights that underflow gracefully to 0.
 
 The floor is applied when reading (`score_at`), never stored, so it stays order-independent.
-Caps (max N events of a type per window) use tumbling windows aligned to the epoch and remember
-the latest window per type; a late event for an older window is counted uncapped.
+
+Caps (at most `max_count` events of a type per window) keep the first N events *by event
+time* in each window, whatever order they arrive in:
+- Windows are tumbling and aligned to the epoch: an event at t is in window
+  `t // window_ms` of its type.
+- `state.caps[type index][window index]` holds the events *counted* in that window, sorted
+  by (occurred_at, points earned): each as (occurred_at, ((rule, points), ...)), the
+  unscaled points it earned (base points under the type's name, then asset/campaign rules).
+  At most `max_count` per window.
+- A late event earlier than the last counted event of a full window takes its place: the
+  displaced event's contribution (its points scaled to the anchor, per rule) is subtracted
+  from `score_sum` and `contrib`, the new one's added. Equal times are decided by the points
+  earned, so ties are order-independent too. A `contrib` entry left at rounding noise by a
+  subtraction is dropped (explanations round it to 0 anyway).
+- Memory bound: the latest `CAP_WINDOWS` windows per type (by window index) are remembered.
+  An event of a type whose remembered windows are all later than its own window, with
+  `CAP_WINDOWS` of them remembered, is **dropped** (counted in `counts` and history, scores
+  nothing): its window may have been forgotten already full, and counting it uncapped could
+  let late events exceed the cap. Hence: for every history in which each capped type has
+  events in at most `CAP_WINDOWS` distinct windows, score and caps are the same for any
+  arrival order; beyond that, late events older than the memory are dropped, so a late
+  arrival can only lower the score, never push a type over its cap. (8 windows of 7 days
+  are ~2 half-lives of the default policy: what is dropped weighs under a quarter.)
+- The caps state is read with the current policy: a policy that changes a cap's window
+  re-reads the remembered window indices with the new length (no migration).
 """
 
 from __future__ import annotations
 
-from streams.domain.models import EVENT_TYPE_INDEX, LeadEvent, LeadState
-from streams.domain.policy import Scoring
+from bisect import insort
+
+from streams.domain.models import EVENT_TYPE_INDEX, CapEntry, LeadEvent, LeadState
+from streams.domain.policy import Cap, Scoring
 
 REANCHOR_HALF_LIVES = 256.0
 MAX_BACKWARD_HALF_LIVES = 256.0
-
-
-def event_points(state: LeadState, event: LeadEvent, ti: int, scoring: Scoring
-                 ) -> list[tuple[str, float]]:
-    """The (rule, points) an event earns, after caps. Updates the cap counter in `state`."""
-    etype = event.type
-    base = scoring.points.get(etype, 0.0)
-    rules = scoring.rules_by_type[etype]
-    cap = scoring.caps.get(etype)
-    if cap is not None:
-        w = event.occurred_at // cap.window_ms
-        entry = state.caps.get(ti)
-        if entry is None or entry[0] < w:
-            state.caps[ti] = [w, 1]
-        elif entry[0] == w:
-            if entry[1] >= cap.max_count:
-                return []
-            entry[1] += 1
-        # entry[0] > w: late event for an older window: counted uncapped
-    out: list[tuple[str, float]] = []
-    if base:
-        out.append((etype, base))
-    if rules:
-        for r in rules:
-            if r.matches(event.asset_id, event.campaign_id):
-                out.append((r.name, r.points))
-    return out
+CAP_WINDOWS = 8  # windows remembered per capped type (see the module doc)
+_NOISE = 1e-9  # a contrib entry below this share of what was subtracted is rounding noise
 
 
 def score_event(state: LeadState, event: LeadEvent, scoring: Scoring) -> None:
     """Add what one event earns (base points for its type, asset/campaign rules), after caps.
-    The hot path: equivalent to `add_points(event_points(...))` without the temporaries."""
+    The hot path: uncapped types go straight to the sum without temporaries."""
     etype = event.type
-    t = event.occurred_at
     cap = scoring.caps.get(etype)
     if cap is not None:
-        ti = EVENT_TYPE_INDEX[etype]
-        w_i = t // cap.window_ms
-        entry = state.caps.get(ti)
-        if entry is None or entry[0] < w_i:
-            state.caps[ti] = [w_i, 1]
-        elif entry[0] == w_i:
-            if entry[1] >= cap.max_count:
-                return
-            entry[1] += 1
+        _score_capped(state, event, cap, scoring)
+        return
+    t = event.occurred_at
     base = scoring.points.get(etype, 0.0)
     rules = scoring.rules_by_type[etype]
     asset, campaign = event.asset_id, event.campaign_id
@@ -90,6 +83,72 @@ def score_event(state: LeadState, event: LeadEvent, scoring: Scoring) -> None:
                 contrib[r.name] = contrib.get(r.name, 0.0) + v
 
 
+def earned(event: LeadEvent, scoring: Scoring) -> tuple[tuple[str, float], ...]:
+    """The (rule, points) an event earns before caps: base points under its type's name,
+    then every matching asset/campaign rule."""
+    etype = event.type
+    base = scoring.points.get(etype, 0.0)
+    out = [(etype, base)] if base else []
+    for r in scoring.rules_by_type[etype]:
+        if r.matches(event.asset_id, event.campaign_id):
+            out.append((r.name, r.points))
+    return tuple(out)
+
+
+def _score_capped(state: LeadState, event: LeadEvent, cap: Cap, scoring: Scoring) -> None:
+    t = event.occurred_at
+    ti = EVENT_TYPE_INDEX[event.type]
+    wi = t // cap.window_ms
+    wins = state.caps.get(ti)
+    if wins is None:
+        wins = state.caps[ti] = {}
+    counted = wins.get(wi)
+    if counted is not None and len(counted) >= cap.max_count and t > counted[-1][0]:
+        return  # the common capped-out case: the window holds its first N events by time
+    pts = earned(event, scoring)
+    entry: CapEntry = (t, pts)
+    if counted is None:
+        if len(wins) >= CAP_WINDOWS and wi < min(wins):
+            return  # older than every remembered window: dropped (see the module doc)
+        new: tuple[CapEntry, ...] = (entry,)
+    else:
+        if len(counted) >= cap.max_count:
+            last = counted[-1]
+            if entry >= last:
+                return  # same time as the last counted: the lower points stay counted
+            _subtract(state, last, scoring)  # a late, earlier event takes the last one's place
+            counted = counted[:-1]
+        if not counted or entry >= counted[-1]:
+            new = (*counted, entry)  # in time order: no sorting
+        else:
+            lst = list(counted)
+            insort(lst, entry)
+            new = tuple(lst)
+    add_points(state, pts, t, scoring)
+    wins[wi] = new
+    if len(wins) > CAP_WINDOWS:
+        del wins[min(wins)]
+
+
+def _subtract(state: LeadState, entry: CapEntry, scoring: Scoring) -> None:
+    """Remove a counted event's contribution (as `add_points` added it, at today's anchor)."""
+    t, pts = entry
+    if not pts:
+        return
+    w = 2.0 ** ((t - state.anchor) / scoring.half_life_ms)
+    contrib = state.contrib
+    for name, p in pts:
+        v = p * w
+        state.score_sum -= v
+        left = contrib.get(name, 0.0) - v
+        if abs(left) <= _NOISE * abs(v):
+            contrib.pop(name, None)
+        else:
+            contrib[name] = left
+    if not contrib:
+        state.score_sum = 0.0  # nothing left: no rounding residue either
+
+
 def _reanchor(state: LeadState, t: int, x: float) -> None:
     factor = 2.0**-x
     state.score_sum *= factor
@@ -97,8 +156,8 @@ def _reanchor(state: LeadState, t: int, x: float) -> None:
     state.anchor = t
 
 
-def add_points(state: LeadState, contributions: list[tuple[str, float]], t: int,
-               scoring: Scoring) -> None:
+def add_points(state: LeadState, contributions: tuple[tuple[str, float], ...]
+               | list[tuple[str, float]], t: int, scoring: Scoring) -> None:
     if not contributions:
         return
     hl = scoring.half_life_ms

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from streams.domain import LeadEvent, Output, SalesOutcome, step, tick
+from streams.domain import LeadEvent, MarketingFeedback, Output, SalesOutcome, step, tick
 from streams.domain.kpis import KpiAggregate, band_label, window_of, window_start
 from streams.domain.policy import Policy
 
@@ -61,8 +61,9 @@ def test_report_counts_a_small_story(policy: Policy) -> None:
     rep = agg.to_report(0, D, policy)
     t = rep["totals"]
     assert set(t) == FIGURES
-    assert t["handoffs"] == 5
-    assert t["handoffs_by_path"] == {"SCORE": 4, "ESCALATION": 1}
+    assert t["handoffs"] == 6
+    # E's late accept first gets the breach and escalation a tick at its deadline gives
+    assert t["handoffs_by_path"] == {"SCORE": 4, "ESCALATION": 2}
     assert t["accepted"] == 2 and t["rejected"] == 1 and t["rejected_by_reason"] == {"no budget": 1}
     assert t["sla_breaches"] == 2  # C by tick, E late
     assert t["won"] == 1 and t["revenue_won"] == 1000.0 and t["opportunities"] == 1
@@ -70,12 +71,38 @@ def test_report_counts_a_small_story(policy: Policy) -> None:
     assert t["median_hours_to_first_contact"] == pytest.approx(2.0)
     assert t["conversion_to_won"] == pytest.approx(1 / 4)
     assert set(rep["by_campaign"]) == {"c-ebook", "c-web"}
-    assert rep["by_campaign"]["c-ebook"]["handoffs"] == 5
-    assert sum(f["handoffs"] for f in rep["by_score_band"].values()) == 5
+    assert rep["by_campaign"]["c-ebook"]["handoffs"] == 6
+    assert sum(f["handoffs"] for f in rep["by_score_band"].values()) == 6
     assert rep["report_id"] == "sla-report:0" and rep["policy_version"] == policy.version
     assert rep["quantity_target_met"] is True
     assert rep["quality_target_met"] is False  # 2 breaches / 4 hand-offs > 10%
     json.dumps(rep)
+
+
+def test_escalation_breach_is_kept_apart_from_handoff_breaches(policy: Policy) -> None:
+    """The escalation queue's breach is a second breach of the same lead: `sla_breaches`
+    stays one per hand-off (the breach rate's meaning), the other is counted, merged and
+    stored apart."""
+    outs = lead_outputs(policy, "F", [], ticks=[T0 + 60 * H, T0 + 200 * H])
+    assert [o.reason for o in outs if isinstance(o, MarketingFeedback)] == [
+        "sla_breached", "escalation_sla_breached"]
+    a, b = KpiAggregate(policy.sla.score_bands), KpiAggregate(policy.sla.score_bands)
+    for o in outs:
+        a.observe(o)
+        b.observe(o.to_record())
+    for agg in (a, b, KpiAggregate.from_dict(json.loads(json.dumps(a.to_dict())))):
+        assert agg.totals.sla_breaches == 1 and agg.totals.escalation_breaches == 1
+    merged = a.merge(b)
+    assert merged.totals.sla_breaches == 2 and merged.totals.escalation_breaches == 2
+    assert merged.to_report(0, D, policy)["totals"]["sla_breaches"] == 2
+
+
+def test_aggregates_stored_before_escalation_breaches_still_load(policy: Policy) -> None:
+    stored = {"bands": [50.0, 100.0], "n": 1, "c": {}, "s": {}, "t": {
+        "h": 0, "hp": {}, "hq": {}, "a": 0, "r": 0, "rr": {}, "c": 0, "hh": {}, "b": 3,
+        "o": 0, "w": 0, "l": 0, "rev": 0.0}}
+    agg = KpiAggregate.from_dict(stored)
+    assert agg.totals.sla_breaches == 3 and agg.totals.escalation_breaches == 0
 
 
 def test_merge_equals_observing_everything(policy: Policy) -> None:

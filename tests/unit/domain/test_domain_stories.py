@@ -178,12 +178,35 @@ def test_missed_sla_breach_and_single_escalation(policy: Policy) -> None:
     assert esc.owner_rep_id in policy.routing.by_name["escalation"].reps
     assert esc.handed_off_at == now and esc.sla_due_at == now + 24 * H
     assert o[0].occurred_at == h.sla_due_at  # type: ignore[union-attr]
-    # idempotent and one escalation per hand-off
+    # idempotent; the escalation's own deadline is next
     assert tick(s3, policy, now) == (s3, [])
-    assert tick(s3, policy, now + 10 * D)[1] == []
-    assert next_deadline(s3) is None
+    assert next_deadline(s3) == esc.sla_due_at
+    assert tick(s3, policy, esc.sla_due_at - 1) == (s3, [])
     # the original state was not touched
     assert next_deadline(s) == h.sla_due_at
+
+
+def test_escalation_not_contacted_is_a_second_breach_without_escalation(policy: Policy
+                                                                        ) -> None:
+    s, outs = mql(policy)
+    h = outs[-1]
+    assert isinstance(h, QualifiedLead)
+    s, o = tick(s, policy, h.sla_due_at)
+    esc = o[1]
+    assert isinstance(esc, QualifiedLead) and esc.sla_due_at == h.sla_due_at + 24 * H
+    s, o = tick(s, policy, esc.sla_due_at + 3 * H)
+    assert kinds(o) == ["F:SLA_BREACHED"]  # reported, not escalated again
+    fb = o[0]
+    assert isinstance(fb, MarketingFeedback)
+    assert fb.reason == "escalation_sla_breached" and fb.occurred_at == esc.sla_due_at
+    assert fb.score_at_handoff == h.score and fb.feedback_id == f"feedback:L1:{s.seq}"
+    assert next_deadline(s) is None
+    assert tick(s, policy, esc.sla_due_at + 10 * D) == (s, [])
+    assert decode_state(encode_state(s)) == s
+    # a contact after all that still counts as the first contact, and breaches nothing more
+    s, o = run(policy, [oc("ACCEPTED", esc.sla_due_at + 5 * D)], s)
+    assert kinds(o) == ["T:MQL>SAL", "F:ACCEPTED"]
+    assert o[1].hours_to_first_contact == pytest.approx(48 + 24 + 120)  # type: ignore
 
 
 @pytest.mark.parametrize("first", ["ACCEPTED", "CONTACTED"])
@@ -194,13 +217,56 @@ def test_accept_or_contact_stops_the_clock(policy: Policy, first: str) -> None:
     assert tick(s, policy, T0 + 30 * D)[1] == []
 
 
-def test_late_contact_records_breach_without_escalation(policy: Policy) -> None:
-    s, _outs = mql(policy)
-    s, o = run(policy, [oc("CONTACTED", T0 + 2 * D + 50 * H)], s)
-    assert kinds(o) == ["F:SLA_BREACHED"]
-    s, o = run(policy, [oc("ACCEPTED", T0 + 2 * D + 51 * H)], s)
+def test_late_contact_gets_breach_and_escalation_then_contacts_the_escalation(
+        policy: Policy) -> None:
+    s0, outs = mql(policy)
+    h = outs[-1]
+    assert isinstance(h, QualifiedLead)
+    contact = oc("CONTACTED", h.sla_due_at + 2 * H)
+    s, o = run(policy, [contact], s0)
+    assert kinds(o) == ["F:SLA_BREACHED", "H:ESCALATION"]
+    fb, esc = o
+    assert isinstance(fb, MarketingFeedback) and isinstance(esc, QualifiedLead)
+    assert fb.occurred_at == h.sla_due_at and fb.reason == "sla_breached"
+    assert esc.handed_off_at == h.sla_due_at and esc.sla_due_at == h.sla_due_at + 24 * H
+    assert esc.queue == policy.sla.escalation_queue
+    assert next_deadline(s) is None  # the contact (in time for the escalation) stops it
+    # exactly what a tick at the deadline, then the contact, gives
+    t, o_tick = tick(s0, policy, h.sla_due_at)
+    t, o_contact = step(t, contact, policy, contact.occurred_at)
+    assert o_contact == [] and o == o_tick
+    assert encode_state(t) == encode_state(s)
+    s, o = run(policy, [oc("ACCEPTED", h.sla_due_at + 3 * H)], s)
     assert kinds(o) == ["T:MQL>SAL", "F:ACCEPTED"]
     assert o[1].hours_to_first_contact == pytest.approx(50.0)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("otype", ["CONTACTED", "ACCEPTED", "REJECTED"])
+def test_outcome_after_both_deadlines_reports_both_breaches(policy: Policy, otype: str
+                                                            ) -> None:
+    s0, outs = mql(policy)
+    h = outs[-1]
+    assert isinstance(h, QualifiedLead)
+    late = oc(otype, h.sla_due_at + 30 * H, reason="r")
+    s, o = run(policy, [late], s0)
+    assert kinds(o)[:3] == ["F:SLA_BREACHED", "H:ESCALATION", "F:SLA_BREACHED"]
+    assert [x.reason for x in o[:3] if isinstance(x, MarketingFeedback)] == [
+        "sla_breached", "escalation_sla_breached"]
+    assert o[2].occurred_at == h.sla_due_at + 24 * H  # type: ignore[union-attr]
+    # the same records as ticks at both deadlines, then the outcome
+    t, o1 = tick(s0, policy, h.sla_due_at)
+    t, o2 = tick(t, policy, h.sla_due_at + 24 * H)
+    t, o3 = step(t, late, policy, late.occurred_at)
+    assert o == o1 + o2 + o3
+    assert encode_state(t) == encode_state(s) and next_deadline(s) is None
+
+
+def test_contact_exactly_at_the_deadline_is_in_time(policy: Policy) -> None:
+    s, outs = mql(policy)
+    h = outs[-1]
+    assert isinstance(h, QualifiedLead)
+    s, o = run(policy, [oc("CONTACTED", h.sla_due_at)], s)
+    assert o == [] and next_deadline(s) is None
 
 
 def test_sales_pipeline_to_won_with_converted_feedback(policy: Policy) -> None:
