@@ -35,12 +35,12 @@ def run(
     scans, rep referrals, sales outcomes hours later, missed SLAs, ~1% duplicates and a few
     malformed records. Simulated time covers the last --days days, in time order, so a worker
     with LEADFLOW_SLA_CLOCK=event plays the whole funnel out in about a minute."""
+    from streams.cli.policy import load_or_exit
     from streams.demo import export, generate
-    from streams.domain import load_policy
     from streams.settings import Settings
 
     settings = Settings.from_env()
-    policy = load_policy(settings.policy_path)
+    policy = load_or_exit(settings.policy_path)
     now = int(time.time() * 1000) if now_ms is None else now_ms
     demo = generate(seed, leads, now, policy, days=days)
     kinds = demo.counts()
