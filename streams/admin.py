@@ -12,6 +12,7 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, SaslAuthenticationFailedError, TopicAlreadyExistsError
 
+from streams.clients import kafka_python_config
 from streams.settings import Settings
 
 # Dead letters are kept longer: someone has to look at them.
@@ -23,24 +24,8 @@ class AdminError(RuntimeError):
 
 
 def kafka_client_config(settings: Settings) -> dict[str, Any]:
-    """Connection options for kafka-python clients, security included."""
-    sec = settings.security
-    config: dict[str, Any] = {
-        "bootstrap_servers": settings.broker_hosts.split(","),
-        "security_protocol": sec.protocol,
-        "client_id": f"{settings.app_id}-admin",
-    }
-    if sec.protocol.startswith("SASL"):
-        config.update(
-            sasl_mechanism=sec.sasl_mechanism,
-            sasl_plain_username=sec.sasl_username,
-            sasl_plain_password=sec.sasl_password,
-        )
-    if sec.protocol in ("SSL", "SASL_SSL"):
-        config.update(ssl_check_hostname=sec.ssl_check_hostname)
-        if sec.ssl_cafile:
-            config["ssl_cafile"] = str(sec.ssl_cafile)
-    return config
+    """Connection options for the admin client (streams.clients, as every command)."""
+    return kafka_python_config(settings, "admin")
 
 
 @dataclass(frozen=True)

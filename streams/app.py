@@ -6,15 +6,14 @@ Agents are discovered explicitly: each module listed in ``agents.ALL`` has an
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import Sequence
 from typing import Any
 
 import faust
 
 from streams import metrics
+from streams.clients import aiokafka_config, broker_credentials, codecs
 from streams.clock import Clock, system_clock
-from streams.codecs import make_codecs
 from streams.domain import Policy, load_policy
 from streams.engine import faust_private
 from streams.engine.commits import InputCommits
@@ -22,47 +21,7 @@ from streams.engine.delivery import Send, deliver_all
 from streams.runtime import Runtime
 from streams.settings import Settings
 
-__all__ = ["Runtime", "create_app", "faust_config"]
-
-
-def _ssl_context(settings: Settings) -> ssl.SSLContext | None:
-    sec = settings.security
-    if sec.protocol not in ("SSL", "SASL_SSL"):
-        return None
-    context = ssl.create_default_context(cafile=str(sec.ssl_cafile) if sec.ssl_cafile else None)
-    context.check_hostname = sec.ssl_check_hostname
-    return context
-
-
-def aiokafka_config(settings: Settings) -> dict[str, Any]:
-    """Connection options for a plain aiokafka client, security included."""
-    sec = settings.security
-    config: dict[str, Any] = {"bootstrap_servers": settings.broker_hosts,
-                              "security_protocol": sec.protocol,
-                              "client_id": f"{settings.app_id}-kpi-view"}
-    if sec.protocol.startswith("SASL"):
-        config.update(sasl_mechanism=sec.sasl_mechanism, sasl_plain_username=sec.sasl_username,
-                      sasl_plain_password=sec.sasl_password)
-    context = _ssl_context(settings)
-    if context is not None:
-        config["ssl_context"] = context
-    return config
-
-
-def broker_credentials(settings: Settings) -> faust.auth.Credentials | None:
-    sec = settings.security
-    if sec.protocol == "PLAINTEXT":
-        return None
-    context = _ssl_context(settings)
-    if sec.protocol == "SSL":
-        assert context is not None
-        return faust.SSLCredentials(context)
-    return faust.SASLCredentials(
-        username=sec.sasl_username,
-        password=sec.sasl_password,
-        ssl_context=context,
-        mechanism=sec.sasl_mechanism,
-    )
+__all__ = ["Runtime", "aiokafka_config", "broker_credentials", "create_app", "faust_config"]
 
 
 def faust_config(settings: Settings) -> dict[str, Any]:
@@ -131,7 +90,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
         settings=settings,
         clock=clock or system_clock(settings.clock_offset_seconds),
         policy=policy,
-        codecs=make_codecs(settings.schema_registry_url),
+        codecs=codecs(settings),
         topic_names={n: settings.topic(n) for n in settings.topics.all()},
     )
     runtime.topics = topics.declare(app, settings)

@@ -21,8 +21,7 @@ def one_line_error(exc: BaseException) -> tuple[str, int]:
     except ImportError:  # the domain core is optional for the bare CLI
         PolicyError = None  # type: ignore[assignment,misc]
     if PolicyError is not None and isinstance(exc, PolicyError):
-        first = str(exc).splitlines()[0] if str(exc) else "invalid policy"
-        return f"invalid policy: {first}", USAGE
+        return "\n".join(exc.lines()), USAGE  # every problem (capped), as `policy check`
     if isinstance(exc, FileNotFoundError):
         return f"no such file: {exc.filename}", USAGE
     text = " ".join(str(exc).split()) or type(exc).__name__

@@ -17,7 +17,7 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import IO, Any, Final
 
@@ -29,10 +29,13 @@ __all__ = [
     "EVENT_SLA_BREACH",
     "EVENT_START",
     "EVENT_STOP",
+    "THIRD_PARTY_LOGGERS",
     "JsonFormatter",
     "RedactingFilter",
     "TextFormatter",
     "configure_logging",
+    "dead_letter_fields",
+    "log_dead_letters",
     "log_event",
     "redact",
 ]
@@ -50,6 +53,12 @@ EVENT_STOP: Final = "stop"
 EVENT_POLICY_LOADED: Final = "policy_loaded"
 EVENT_DEAD_LETTER: Final = "dead_letter"
 EVENT_SLA_BREACH: Final = "sla_breach"
+
+#: Libraries whose INFO lines are chatter for an operator (kafka-python alone was a third
+#: of a demo run's log): kept at WARNING unless leadflow itself logs at DEBUG.
+THIRD_PARTY_LOGGERS: Final = ("kafka", "aiokafka", "faust", "mode")
+#: Dead letters logged one line each per call; the rest of a bad batch is one count line.
+MAX_DEAD_LETTER_LINES: Final = 20
 
 FORMATS: Final = ("text", "json")
 LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -194,6 +203,10 @@ def configure_logging(
             old.close()
     root.addHandler(handler)
     root.setLevel(level_norm)
+    # LEADFLOW_LOG_LEVEL=DEBUG is the way to see the libraries' INFO and DEBUG lines too.
+    library_level = "DEBUG" if level_norm == "DEBUG" else "WARNING"
+    for name in THIRD_PARTY_LOGGERS:
+        logging.getLogger(name).setLevel(library_level)
     return handler
 
 
@@ -212,12 +225,38 @@ def log_event(
     logger.log(level, event, extra=extra)
 
 
-def log_dead_letters(logger: logging.Logger, letters: list[dict[str, Any]]) -> None:
-    """One warning line per dead letter: where it came from and why, never its content."""
+def dead_letter_fields(letter: Mapping[str, Any]) -> dict[str, Any]:
+    """The loggable part of a ``DeadLetter`` record: error type, topic, partition, offset
+    and the (already redacted) error message; never its key or value bytes."""
+    return {
+        "error_type": letter.get("error_type"),
+        "topic": letter.get("topic"),
+        "partition": letter.get("partition"),
+        "offset": letter.get("offset"),
+        "error": letter.get("error"),
+    }
+
+
+def log_dead_letters(logger: logging.Logger, letters: Iterable[Mapping[str, Any]], /, *,
+                     limit: int = MAX_DEAD_LETTER_LINES) -> int:
+    """Log one WARNING line per ``DeadLetter`` record (docs/records.md), e.g.
+
+        dead letter VALIDATION leads.events[3]@1234: unknown lead
+
+    with ``event=dead_letter`` and the fields of :func:`dead_letter_fields`. After ``limit``
+    lines the rest are one summary line (a batch of garbage must not flood the log; they
+    are all on the dead-letter topic). Returns how many letters there were."""
+    n = 0
     for letter in letters:
-        logger.warning(
-            "dead-lettered %s-%s@%s: %s (%s)", letter["topic"], letter["partition"],
-            letter["offset"], letter["error_type"], redact_line(str(letter["error"]))[:200],
-            extra={"event": EVENT_DEAD_LETTER, "error_type": letter["error_type"],
-                   "topic": letter["topic"], "partition": letter["partition"],
-                   "offset": letter["offset"]})
+        n += 1
+        if n > limit:
+            continue
+        f = dead_letter_fields(letter)
+        logger.warning("dead letter %s %s[%s]@%s: %s", f["error_type"], f["topic"],
+                       f["partition"], f["offset"], f["error"],
+                       extra={"event": EVENT_DEAD_LETTER, **f})
+    if n > limit:
+        logger.warning("%d more dead letter(s) in this batch (read them with `leadflow tail "
+                       "dead_letter`)", n - limit,
+                       extra={"event": EVENT_DEAD_LETTER, "count": n - limit})
+    return n

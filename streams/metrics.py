@@ -14,9 +14,12 @@ leak personal data.
 
 from __future__ import annotations
 
+import bisect
 import re
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Final
 
 from prometheus_client import (
@@ -24,11 +27,13 @@ from prometheus_client import (
     CollectorRegistry,
     Counter,
     Gauge,
+    GCCollector,
     Histogram,
     Info,
+    PlatformCollector,
+    ProcessCollector,
     generate_latest,
 )
-from prometheus_client.context_managers import Timer
 
 from streams.domain.models import LEAD_EVENT_TYPES as _DOMAIN_LEAD_EVENT_TYPES
 from streams.domain.models import SALES_OUTCOME_TYPES as _DOMAIN_SALES_OUTCOME_TYPES
@@ -50,7 +55,9 @@ __all__ = [
     "count_event",
     "count_feedback",
     "count_handoff",
+    "count_idle_wait",
     "count_outcome",
+    "count_resync",
     "count_sla_breach",
     "count_stage_transition",
     "known_queues",
@@ -67,6 +74,12 @@ __all__ = [
 
 REGISTRY: Final = CollectorRegistry(auto_describe=True)
 CONTENT_TYPE: Final = CONTENT_TYPE_LATEST
+
+# The standard process_* and python_* families (contract 7), on leadflow's registry: the
+# default instances live on the global registry, which /metrics does not serve.
+ProcessCollector(registry=REGISTRY)
+PlatformCollector(registry=REGISTRY)
+GCCollector(registry=REGISTRY)
 
 #: The label value used for anything outside a label's allowed set.
 OTHER: Final = "other"
@@ -196,8 +209,19 @@ PROCESSING_BUCKETS: Final = (
 )  # fmt: skip
 PROCESSING_SECONDS: Final = Histogram(
     "leadflow_processing_seconds",
-    "Wall time spent processing one input record.",
+    "Wall time spent per input record: each batch's time divided by its records, observed "
+    "once per record.",
     buckets=PROCESSING_BUCKETS,
+    registry=REGISTRY,
+)
+BATCH_BUCKETS: Final = (
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+)  # fmt: skip
+BATCH_PROCESSING_SECONDS: Final = Histogram(
+    "leadflow_batch_processing_seconds",
+    "Wall time of one input batch, end to end (processing, the sends and their broker "
+    "round trip, the state writes).",
+    buckets=BATCH_BUCKETS,
     registry=REGISTRY,
 )
 EVENT_AGE_BUCKETS: Final = (
@@ -292,14 +316,50 @@ def count_outcome(type: str) -> None:
     OUTCOMES.labels(type=_bounded(type, OUTCOME_TYPES)).inc()
 
 
-def observe_processing(seconds: float) -> None:
-    """Record the processing time of one input record."""
-    PROCESSING_SECONDS.observe(max(0.0, seconds))
+def _observe_many(hist: Histogram, value: float, n: int) -> None:
+    """``hist.observe(value)`` ``n`` times, in O(1): one bucket and the sum moved by ``n``.
+
+    prometheus_client has no weighted observe; its histogram keeps one (non-cumulative)
+    counter per bucket plus a sum, which is all ``observe`` touches. If a future version
+    lays them out differently, fall back to the plain loop (correct, a few µs per record).
+    """
+    bounds = getattr(hist, "_upper_bounds", None)
+    buckets = getattr(hist, "_buckets", None)
+    total = getattr(hist, "_sum", None)
+    if bounds is None or buckets is None or total is None or len(bounds) != len(buckets):
+        for _ in range(n):
+            hist.observe(value)
+        return
+    total.inc(value * n)
+    buckets[bisect.bisect_left(bounds, value)].inc(n)  # first bound >= value, as observe
 
 
-def time_processing() -> Timer:
-    """Context manager / decorator timing a block into ``leadflow_processing_seconds``."""
-    return PROCESSING_SECONDS.time()
+def observe_processing(seconds_total: float, records: int = 1) -> None:
+    """Record a batch of ``records`` input records that took ``seconds_total`` of wall time:
+    ``leadflow_processing_seconds`` (per input record, contract 7) gets the per-record
+    average, ``records`` times; ``leadflow_batch_processing_seconds`` gets the batch once.
+    A batch of no records counts in the batch histogram only."""
+    seconds_total = max(0.0, seconds_total)
+    BATCH_PROCESSING_SECONDS.observe(seconds_total)
+    if records > 0:
+        _observe_many(PROCESSING_SECONDS, seconds_total / records, records)
+
+
+@contextmanager
+def time_processing(records: int | None = None) -> Iterator[None]:
+    """Time a block that processes one batch: ``with time_processing(len(batch)):``.
+
+    Without ``records`` only ``leadflow_batch_processing_seconds`` is observed: the
+    per-record histogram must never see a whole batch as one record."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        elapsed = time.perf_counter() - started
+        if records is None:
+            BATCH_PROCESSING_SECONDS.observe(elapsed)
+        else:
+            observe_processing(elapsed, records)
 
 
 def observe_event_age(seconds: float) -> None:
@@ -383,20 +443,30 @@ RESYNCS: Final = Counter(
 
 
 def count_resync(source: str) -> None:
+    """Count one input partition read again after the engine skipped offsets."""
     RESYNCS.labels(source=_bounded(source, _SOURCES)).inc()
 
 
+IDLE_INPUTS: Final = frozenset({"events", "outcomes"})
 IDLE_WAITS: Final = Counter(
     "leadflow_idle_waits",
-    "Times the time-ordered merge stopped waiting for a lagging input of a partition "
-    "(LEADFLOW_MAX_IDLE_MS) and went on without it, by input.",
+    "Times the event-time merge stopped waiting for a lagging input after "
+    "LEADFLOW_MAX_IDLE_MS and went on without it, by the input waited for (contract 1b).",
     ["input"],
     registry=REGISTRY,
 )
 
 
 def count_idle_wait(input: str, n: int = 1) -> None:
-    IDLE_WAITS.labels(input=_bounded(input, _SOURCES)).inc(n)
+    """Count ``n`` waits for ``input`` (events or outcomes) that ran out (contract 1b)."""
+    IDLE_WAITS.labels(input=_bounded(input, IDLE_INPUTS)).inc(n)
+
+
+# Both series exist from the start so that the first resync or wait is an increase.
+for _source in sorted(_SOURCES):
+    RESYNCS.labels(source=_source)
+for _input in sorted(IDLE_INPUTS):
+    IDLE_WAITS.labels(input=_input)
 
 
 READY: Final = Gauge(
@@ -476,6 +546,7 @@ METRIC_NAMES: Final = frozenset(
         "leadflow_feedback_total",
         "leadflow_outcomes_total",
         "leadflow_processing_seconds",
+        "leadflow_batch_processing_seconds",
         "leadflow_event_age_seconds",
         "leadflow_sla_open_handoffs",
         "leadflow_policy_info",

@@ -152,26 +152,73 @@ CASES: list[Case] = [
         [("100m", "LeadflowSlaBreachRateHigh", [])],
     ),
     (
-        "p99 processing between 0.5s and 1s fires",
+        # 100 records/min per record: 60 under 1 ms, 30 at 25-50 ms, 10 at 50-100 ms
+        "p99 per-record time between 25ms and 100ms fires after 15m",
         [
             UP,
-            s("leadflow_processing_seconds_bucket", 'le="0.001"', "0+50x30"),
-            s("leadflow_processing_seconds_bucket", 'le="0.5"', "0+90x30"),
-            s("leadflow_processing_seconds_bucket", 'le="1"', "0+100x30"),
-            s("leadflow_processing_seconds_bucket", 'le="+Inf"', "0+100x30"),
+            s("leadflow_processing_seconds_bucket", 'le="0.001"', "0+60x40"),
+            s("leadflow_processing_seconds_bucket", 'le="0.025"', "0+60x40"),
+            s("leadflow_processing_seconds_bucket", 'le="0.05"', "0+90x40"),
+            s("leadflow_processing_seconds_bucket", 'le="0.1"', "0+100x40"),
+            s("leadflow_processing_seconds_bucket", 'le="+Inf"', "0+100x40"),
         ],
-        [("25m", "LeadflowProcessingSlow", [JOB])],
+        [
+            ("10m", "LeadflowProcessingSlow", []),  # pending: 15m "for"
+            ("30m", "LeadflowProcessingSlow", [JOB]),
+        ],
     ),
     (
-        "sub-millisecond processing stays quiet",
+        # what the old per-batch histogram showed for a healthy worker: batches of
+        # 0.05-0.5 s are 0.2-2 ms per record, far under the threshold
+        "per-record times of 0.2-2ms stay quiet",
         [
             UP,
-            s("leadflow_processing_seconds_bucket", 'le="0.001"', "0+100x30"),
-            s("leadflow_processing_seconds_bucket", 'le="0.5"', "0+100x30"),
-            s("leadflow_processing_seconds_bucket", 'le="1"', "0+100x30"),
-            s("leadflow_processing_seconds_bucket", 'le="+Inf"', "0+100x30"),
+            s("leadflow_processing_seconds_bucket", 'le="0.00025"', "0+10x40"),
+            s("leadflow_processing_seconds_bucket", 'le="0.001"', "0+60x40"),
+            s("leadflow_processing_seconds_bucket", 'le="0.0025"', "0+100x40"),
+            s("leadflow_processing_seconds_bucket", 'le="0.025"', "0+100x40"),
+            s("leadflow_processing_seconds_bucket", 'le="+Inf"', "0+100x40"),
         ],
-        [("25m", "LeadflowProcessingSlow", [])],
+        [("30m", "LeadflowProcessingSlow", [])],
+    ),
+    (
+        "three resyncs of the events input in an hour fire",
+        [
+            UP,
+            s("leadflow_resyncs_total", 'source="events"', "0 0 1 1 1 2 2 3 3 3 3"),
+            s("leadflow_resyncs_total", 'source="outcomes"', "0x10"),
+        ],
+        [("10m", "LeadflowInputResyncs", [{**JOB, "source": "events"}])],
+    ),
+    (
+        "one resync stays quiet",
+        [
+            UP,
+            s("leadflow_resyncs_total", 'source="events"', "0 0 1 1 1 1 1 1 1 1 1"),
+            s("leadflow_resyncs_total", 'source="outcomes"', "0x10"),
+        ],
+        [("10m", "LeadflowInputResyncs", [])],
+    ),
+    (
+        "an outcomes input waited for every minute fires after 15m",
+        [
+            UP,
+            s("leadflow_idle_waits_total", 'input="outcomes"', "0+1x40"),
+            s("leadflow_idle_waits_total", 'input="events"', "0x40"),
+        ],
+        [
+            ("15m", "LeadflowInputIdleWaits", []),  # pending
+            ("30m", "LeadflowInputIdleWaits", [{**JOB, "input": "outcomes"}]),
+        ],
+    ),
+    (
+        "a few idle waits at start stay quiet",
+        [
+            UP,
+            s("leadflow_idle_waits_total", 'input="outcomes"', "0 3 4 4 4 4x35"),
+            s("leadflow_idle_waits_total", 'input="events"', "0x40"),
+        ],
+        [("30m", "LeadflowInputIdleWaits", [])],
     ),
     (
         "1440 hand-offs/day under a minimum of 2000 per day fires",

@@ -35,10 +35,11 @@ def run(
     from streams.backtest.parallel import default_workers
     from streams.backtest.parallel import run as run_replays
     from streams.backtest.report import chart, markdown
-    from streams.domain import load_policy
+    from streams.cli.policy import load_or_exit
 
-    pa = load_policy(policy)  # PolicyError -> one line, exit 2
-    pb = load_policy(compare) if compare is not None else None
+    # an invalid policy: every problem with file:line, exit 2 (as `policy check`)
+    pa = load_or_exit(policy)
+    pb = load_or_exit(compare) if compare is not None else None
     files = [events] + ([outcomes] if outcomes is not None else [])
     for f in files:
         if not f.is_file():

@@ -35,12 +35,12 @@ def run(
     scans, rep referrals, sales outcomes hours later, missed SLAs, ~1% duplicates and a few
     malformed records. Simulated time covers the last --days days, in time order, so a worker
     with LEADFLOW_SLA_CLOCK=event plays the whole funnel out in about a minute."""
+    from streams.cli.policy import load_or_exit
     from streams.demo import export, generate
-    from streams.domain import load_policy
     from streams.settings import Settings
 
     settings = Settings.from_env()
-    policy = load_policy(settings.policy_path)
+    policy = load_or_exit(settings.policy_path)
     now = int(time.time() * 1000) if now_ms is None else now_ms
     demo = generate(seed, leads, now, policy, days=days)
     kinds = demo.counts()
@@ -71,13 +71,13 @@ def _publish(settings: Settings, demo: Demo, rate: float, quiet: bool) -> None:
     from kafka.errors import KafkaError
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from streams.codecs import default_codecs
+    from streams import clients
+    from streams.codecs import SchemaRegistryError
 
-    codecs = default_codecs()
+    codecs = clients.codecs(settings)  # Confluent wire format when a registry is set
     try:
-        producer = KafkaProducer(bootstrap_servers=settings.broker_hosts, acks="all",
-                                 linger_ms=20, request_timeout_ms=15000,
-                                 **_security(settings))
+        producer = KafkaProducer(**clients.kafka_python_config(settings, "demo"), acks="all",
+                                 linger_ms=20, request_timeout_ms=15000)
     except KafkaError:
         typer.echo(f"leadflow: no Kafka broker at {settings.broker_hosts} "
                    "(start one: make kafka-start)", err=True)
@@ -103,16 +103,9 @@ def _publish(settings: Settings, demo: Demo, rate: float, quiet: bool) -> None:
     except KafkaError as err:
         typer.echo(f"leadflow: publishing failed: {err}", err=True)
         raise typer.Exit(1) from None
+    except SchemaRegistryError as err:
+        typer.echo(f"leadflow: publishing failed: {err}", err=True)
+        raise typer.Exit(1) from None
     finally:
         producer.close(timeout=10)
 
-
-def _security(settings: Settings) -> dict[str, object]:
-    sec = settings.security
-    out: dict[str, object] = {"security_protocol": sec.protocol}
-    if sec.sasl_mechanism:
-        out.update(sasl_mechanism=sec.sasl_mechanism, sasl_plain_username=sec.sasl_username,
-                   sasl_plain_password=sec.sasl_password)
-    if sec.ssl_cafile:
-        out["ssl_cafile"] = str(sec.ssl_cafile)
-    return out

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from streams.errors import USAGE
+
+if TYPE_CHECKING:
+    from streams.domain import Policy
 
 app = typer.Typer(help="Work with policy files (the sales-marketing agreement as code).",
                   no_args_is_help=True)
@@ -30,20 +33,26 @@ def summary(policy: object) -> str:
     )
 
 
+def load_or_exit(file: Path) -> Policy:
+    """The policy in `file`, or exit 2 after printing every problem (capped, with file:line)
+    to stderr. `policy check`, `worker`, `backtest` and `demo` all refuse a policy this way,
+    so a user sees the same lines whichever command found the mistake."""
+    from streams.domain import PolicyError, load_policy
+
+    try:
+        return load_policy(file)
+    except PolicyError as err:
+        for line in err.lines():
+            typer.echo(line, err=True)
+        raise typer.Exit(USAGE) from None
+
+
 @app.command("check")
 def check(
     file: Annotated[Path, typer.Argument(help="The policy YAML file to check.")],
 ) -> None:
     """Validate a policy file: an ok line with its version and a summary, or every problem
     with its path and file:line (exit 2)."""
-    from streams.domain import PolicyError, load_policy
-
-    try:
-        policy = load_policy(file)
-    except PolicyError as err:
-        typer.echo(f"{file}: invalid policy, {len(err.problems)} problem(s)", err=True)
-        for p in err.problems:
-            typer.echo(f"  {p}", err=True)
-        raise typer.Exit(USAGE) from None
+    policy = load_or_exit(file)
     typer.echo(f"{file}: ok, version {policy.version}")
     typer.echo(f"  {summary(policy)}")

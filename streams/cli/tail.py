@@ -70,15 +70,16 @@ def run(
     from kafka import KafkaConsumer, TopicPartition
     from kafka.errors import KafkaError
 
-    from streams.codecs import CodecError, default_codecs
+    from streams import clients
+    from streams.codecs import CodecError, SchemaRegistryError
     from streams.settings import Settings
 
     settings = Settings.from_env()
     topic_of = {logical: settings.topic(logical) for logical in settings.topics.all()}
     real = resolve_topic(topic, topic_of)
-    codecs = default_codecs()
+    codecs = clients.codecs(settings)  # Confluent wire format when a registry is set
     try:
-        consumer = KafkaConsumer(bootstrap_servers=settings.broker_hosts,
+        consumer = KafkaConsumer(**clients.kafka_python_config(settings, "tail"),
                                  enable_auto_commit=False, consumer_timeout_ms=300,
                                  request_timeout_ms=int(max(timeout, 1) * 1000) + 1000)
     except KafkaError as err:
@@ -133,6 +134,9 @@ def run(
         pass
     except KafkaError as err:
         typer.echo(f"leadflow: reading {real} failed: {err}", err=True)
+        raise typer.Exit(1) from None
+    except SchemaRegistryError as err:
+        typer.echo(f"leadflow: {err}", err=True)
         raise typer.Exit(1) from None
     finally:
         consumer.close()

@@ -15,7 +15,7 @@ def run() -> None:
     from faust.worker import Worker
 
     from streams.app import create_app
-    from streams.domain import load_policy
+    from streams.cli.policy import load_or_exit
     from streams.logs import (
         EVENT_POLICY_LOADED,
         EVENT_START,
@@ -32,7 +32,7 @@ def run() -> None:
     log = logging.getLogger("streams.worker")
     log_event(log, EVENT_START, **describe(settings))
     # The user's own mistakes first: a bad policy is refused before Kafka is even asked.
-    policy = load_policy(settings.policy_path)
+    policy = load_or_exit(settings.policy_path)
     preflight(settings)
     app = create_app(settings, policy=policy)
     log_event(log, EVENT_POLICY_LOADED, version=policy.version, source=str(policy.source))

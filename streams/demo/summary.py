@@ -42,11 +42,12 @@ def events_seen(url: str) -> float | None:
 def read_topic(settings: Settings, logical: str, kind: str) -> list[dict[str, Any]]:
     from kafka import KafkaConsumer, TopicPartition
 
-    from streams.codecs import default_codecs
+    from streams import clients
 
-    codecs = default_codecs()
+    codecs = clients.codecs(settings)
     topic = settings.topic(logical)
-    c = KafkaConsumer(bootstrap_servers=settings.broker_hosts, enable_auto_commit=False)
+    c = KafkaConsumer(**clients.kafka_python_config(settings, "summary"),
+                      enable_auto_commit=False)
     tps = [TopicPartition(topic, p) for p in sorted(c.partitions_for_topic(topic) or [])]
     c.assign(tps)
     c.seek_to_beginning(*tps)
@@ -63,8 +64,11 @@ def input_lag(settings: Settings) -> int:
     """Records on the input topics not yet committed by the worker's consumer group."""
     from kafka import KafkaConsumer, TopicPartition
 
-    c = KafkaConsumer(bootstrap_servers=settings.broker_hosts, group_id=settings.app_id,
-                      enable_auto_commit=False)
+    from streams import clients
+
+    # the worker's group, read only: committed offsets, never a commit of its own
+    c = KafkaConsumer(**clients.kafka_python_config(settings, "summary"),
+                      group_id=settings.app_id, enable_auto_commit=False)
     try:
         lag = 0
         for logical in ("events", "outcomes"):

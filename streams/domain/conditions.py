@@ -59,13 +59,19 @@ class Condition:
 
 
 class Problems:
-    """Collects validation problems; `add` never raises."""
+    """Collects validation problems; `add` never raises. With a `limit`, only the first
+    `limit` are kept (a file with 700k unknown keys must not hold 700k messages); `count`
+    counts them all."""
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int | None = None) -> None:
         self.items: list[tuple[str, str]] = []  # (path, message)
+        self.count = 0
+        self._limit = limit
 
     def add(self, path: str, message: str) -> None:
-        self.items.append((path, message))
+        self.count += 1
+        if self._limit is None or len(self.items) < self._limit:
+            self.items.append((path, message))
 
 
 ATTRIBUTE_OPS = frozenset(

@@ -195,7 +195,7 @@ class LiveRunner:
         source_of = self.source_of
         records = [Inbound(source_of[ev.message.topic], ev.message.topic, ev.message.partition,
                            ev.message.offset, ev.key, ev.value, ev) for ev in events]
-        with metrics.time_processing():
+        with metrics.time_processing(len(records)):
             await guarded(self.runner.run(records))
 
     async def poll(self) -> None:

@@ -235,3 +235,18 @@ def test_wrong_password_fails_at_start_with_one_line(secure_broker: SecureBroker
     assert res.returncode == 1 and res.stderr.strip().splitlines()[-1].startswith(
         "leadflow: cannot reach Kafka"), res.stderr
     assert "authentication failed" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_demo_and_tail_through_sasl_ssl(secure_broker: SecureBroker, tmp_path: Path) -> None:
+    """Issue 14.5: `demo` publishes and `tail` reads through the SASL_SSL listener with the
+    same LEADFLOW_* security settings as the worker (before, both spoke PLAINTEXT)."""
+    env = _client_env(secure_broker, tmp_path)
+    created = _cli(env, "topics", "create")
+    assert created.returncode == 0, created.stdout + created.stderr
+    res = _cli(env, "demo", "--leads", "10", "--seed", "4", "-q")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "published 10 leads" in res.stdout
+    res = _cli(env, "tail", "events", "--from-beginning", "--max", "12", "--timeout", "20")
+    assert res.returncode == 0, res.stderr
+    lines = [ln for ln in res.stdout.splitlines() if ln.strip()]
+    assert len(lines) == 12 and all('"lead_id"' in ln for ln in lines), res.stdout

@@ -4,6 +4,7 @@ PolicyError ever escapes."""
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,8 @@ def problems_of(text: str) -> list[tuple[str, str | None, str]]:
 
 
 def test_default_policy_loads(policy: Policy) -> None:
-    assert policy.version == "2026.11-1"
+    assert policy.declared_version == "2026.11-1"
+    assert re.fullmatch(r"2026\.11-1\+[0-9a-f]{8}", policy.version)
     assert set(policy.criteria_names) >= {"budget", "authority", "need", "timeframe"}
     assert policy.stages.mql_min_grade == "B" and policy.stages.mql_min_criteria == 3
     assert policy.sla.default_hours == 48 and policy.sla.escalation_queue == "escalation"

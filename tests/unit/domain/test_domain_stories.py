@@ -96,7 +96,8 @@ def test_seed_story_reaches_mql_with_handoff_due_48h_later(policy: Policy) -> No
     assert h.campaigns == ("c-ebook", "c-webinar")
     assert 1 <= len(h.reasons) <= 5
     rec = h.to_record()
-    assert rec["handoff_id"] == "handoff:L1:3" and rec["policy_version"] == "2026.11-1"
+    assert rec["handoff_id"] == "handoff:L1:3" and rec["policy_version"] == policy.version
+    assert policy.version.startswith("2026.11-1+")
     assert rec["path"] == "SCORE" and rec["profile"]["email"] == "vp@acme.com"
     assert next_deadline(s) == h.sla_due_at
 

@@ -26,6 +26,8 @@ EXPECTED_ALERTS = {
     "LeadflowDeadLetters",
     "LeadflowSlaBreachRateHigh",
     "LeadflowProcessingSlow",
+    "LeadflowInputResyncs",
+    "LeadflowInputIdleWaits",
     "LeadflowHandoffQuantityOutOfRange",
 }
 

@@ -113,8 +113,14 @@ def test_dashboard_covers_the_required_views() -> None:
         "leadflow_event_age_seconds_bucket",
         "leadflow_sla_open_handoffs",
         "leadflow_policy_info",
+        "leadflow_batch_processing_seconds_bucket",
+        "leadflow_resyncs_total",
+        "leadflow_idle_waits_total",
     ):
         assert name in used, name
+    exprs = " ".join(_exprs())
+    for name in ("process_cpu_seconds_total", "process_resident_memory_bytes"):
+        assert name in exprs, name
 
 
 def test_unknown_metric_would_be_caught() -> None:

@@ -120,3 +120,54 @@ def test_module_reads_no_environment() -> None:
 
     source = Path(mod.__file__).read_text()
     assert "os.environ" not in source and "getenv" not in source
+
+
+@pytest.fixture
+def library_levels() -> Iterator[None]:
+    from streams.logs import THIRD_PARTY_LOGGERS
+
+    saved = {n: logging.getLogger(n).level for n in THIRD_PARTY_LOGGERS}
+    yield
+    for n, lvl in saved.items():
+        logging.getLogger(n).setLevel(lvl)
+
+
+@pytest.mark.parametrize("name", ["kafka.conn", "aiokafka.consumer.group_coordinator",
+                                  "faust.transport.drivers.aiokafka", "mode.services"])
+def test_third_party_info_is_quiet_by_default(out: io.StringIO, library_levels: None,
+                                              name: str) -> None:
+    """Issue 14.7: kafka-python's INFO chatter was a third of a demo run's log."""
+    configure_logging("json", "INFO", stream=out)
+    logging.getLogger(name).info("connecting to 127.0.0.1:9092")
+    logging.getLogger("streams.worker").info("ours")
+    logging.getLogger(name).warning("broker gone")
+    assert [(ln["logger"], ln["msg"]) for ln in _json_lines(out)] == [
+        ("streams.worker", "ours"), (name, "broker gone")]
+
+
+def test_debug_level_shows_library_lines_too(out: io.StringIO, library_levels: None) -> None:
+    configure_logging("json", "DEBUG", stream=out)
+    logging.getLogger("kafka.conn").info("connecting")
+    assert [ln["logger"] for ln in _json_lines(out)] == ["kafka.conn"]
+
+
+def test_dead_letters_are_one_line_each_with_type_topic_partition_offset(
+        out: io.StringIO) -> None:
+    from streams.codecs.dead_letters import dead_letter
+    from streams.logs import log_dead_letters
+
+    configure_logging("json", "INFO", stream=out)
+    value = b'{"email": "ann.smith@example.com", "first_name": "Ann"}'
+    letters = [dead_letter("leads.events", 3, 1234 + i, b"L-1", value,
+                           KeyError("ann.smith@example.com"), 0) for i in range(25)]
+    assert log_dead_letters(logging.getLogger("agents.score_leads"), letters) == 25
+    lines = _json_lines(out)
+    assert len(lines) == 21  # 20 letters, then one count line
+    first = lines[0]
+    assert first["msg"] == "dead letter PROCESSING leads.events[3]@1234: KeyError: '…'"
+    assert (first["event"], first["error_type"], first["topic"], first["partition"],
+            first["offset"]) == ("dead_letter", "PROCESSING", "leads.events", 3, 1234)
+    assert [ln["offset"] for ln in lines[:20]] == list(range(1234, 1254))
+    assert lines[20]["msg"].startswith("5 more dead letter(s)") and lines[20]["count"] == 5
+    text = out.getvalue()
+    assert "ann.smith" not in text and "Ann" not in text and "L-1" not in text

@@ -21,6 +21,7 @@ CONTRACT_METRICS = [
     "leadflow_event_age_seconds",
     "leadflow_sla_open_handoffs",
     "leadflow_policy_info",
+    "leadflow_idle_waits_total",
 ]
 ENGINE_METRICS = [
     "leadflow_consumer_lag",
@@ -56,7 +57,7 @@ def _observe_everything_once() -> None:
     m.count_sla_breach("emea-smb")
     m.count_feedback("ACCEPTED")
     m.count_outcome("ACCEPTED")
-    m.observe_processing(0.0003)
+    m.observe_processing(0.0003, 1)
     m.observe_event_age(2.5)
     m.count_idle_wait("outcomes")
     m.set_open_handoffs(3)
@@ -211,14 +212,83 @@ def test_first_dead_letter_is_an_increase_from_zero() -> None:
         assert f'leadflow_dead_letters_total{{error_type="{error_type}"}}' in text
 
 
-def test_time_processing_observes() -> None:
-    before = m.PROCESSING_SECONDS.collect()[0]
-    count_before = next(s.value for s in before.samples if s.name.endswith("_count"))
-    with m.time_processing():
+def _hist(h: object) -> dict[str, float]:
+    """sample name (+ le) -> value of a histogram without labels."""
+    fam = h.collect()[0]  # type: ignore[attr-defined]
+    return {s.name + (f"[{s.labels['le']}]" if "le" in s.labels else ""): s.value
+            for s in fam.samples if not s.name.endswith("_created")}
+
+
+def _delta(after: dict[str, float], before: dict[str, float]) -> dict[str, float]:
+    return {k: round(after[k] - before.get(k, 0.0), 9) for k in after}
+
+
+def test_processing_seconds_is_per_input_record() -> None:
+    """Issue 14.7: a batch of 250 records in 0.5 s is 250 observations of 2 ms, not one of
+    0.5 s; the batch itself goes to leadflow_batch_processing_seconds."""
+    per, batch = _hist(m.PROCESSING_SECONDS), _hist(m.BATCH_PROCESSING_SECONDS)
+    m.observe_processing(0.5, 250)
+    dp = _delta(_hist(m.PROCESSING_SECONDS), per)
+    db = _delta(_hist(m.BATCH_PROCESSING_SECONDS), batch)
+    assert dp["leadflow_processing_seconds_count"] == 250
+    assert dp["leadflow_processing_seconds_sum"] == pytest.approx(0.5)
+    assert dp["leadflow_processing_seconds_bucket[0.001]"] == 0
+    assert dp["leadflow_processing_seconds_bucket[0.0025]"] == 250  # 2 ms each
+    assert db["leadflow_batch_processing_seconds_count"] == 1
+    assert db["leadflow_batch_processing_seconds_bucket[0.25]"] == 0
+    assert db["leadflow_batch_processing_seconds_bucket[0.5]"] == 1
+
+
+@pytest.mark.parametrize("seconds,records", [(0.5, 250), (0.0001, 1), (0.001, 1),
+                                             (7.0, 3), (0.0, 5), (1e-9, 1000)])
+def test_weighted_observe_equals_observing_each_record(seconds: float, records: int) -> None:
+    from prometheus_client import CollectorRegistry, Histogram
+
+    reg = CollectorRegistry()
+    fast = Histogram("fast", "", buckets=m.PROCESSING_BUCKETS, registry=reg)
+    slow = Histogram("slow", "", buckets=m.PROCESSING_BUCKETS, registry=reg)
+    m._observe_many(fast, seconds / records, records)
+    for _ in range(records):
+        slow.observe(seconds / records)
+    f = {k.replace("fast", "x"): v for k, v in _hist(fast).items()}
+    s = {k.replace("slow", "x"): v for k, v in _hist(slow).items()}
+    assert f.keys() == s.keys()
+    for k in f:
+        assert f[k] == pytest.approx(s[k]), k
+
+
+def test_time_processing_observes_per_record_or_per_batch() -> None:
+    per, batch = _hist(m.PROCESSING_SECONDS), _hist(m.BATCH_PROCESSING_SECONDS)
+    with m.time_processing(40):
         pass
-    after = m.PROCESSING_SECONDS.collect()[0]
-    count_after = next(s.value for s in after.samples if s.name.endswith("_count"))
-    assert count_after == count_before + 1
+    assert _delta(_hist(m.PROCESSING_SECONDS), per)["leadflow_processing_seconds_count"] == 40
+    per = _hist(m.PROCESSING_SECONDS)
+    with m.time_processing():  # no record count: never one "record" of a whole batch
+        pass
+    assert _delta(_hist(m.PROCESSING_SECONDS), per)["leadflow_processing_seconds_count"] == 0
+    db = _delta(_hist(m.BATCH_PROCESSING_SECONDS), batch)
+    assert db["leadflow_batch_processing_seconds_count"] == 2
+
+
+def test_process_and_python_collectors_are_on_leadflows_registry() -> None:
+    names = _sample_names()
+    for name in ("process_resident_memory_bytes", "process_cpu_seconds_total",
+                 "process_open_fds", "python_info", "python_gc_collections_total"):
+        assert name in names, name
+
+
+def test_idle_waits_and_resyncs_start_at_zero_and_count_by_input() -> None:
+    text = m.render().decode()
+    for inp in ("events", "outcomes"):
+        assert f'leadflow_idle_waits_total{{input="{inp}"}}' in text
+        assert f'leadflow_resyncs_total{{source="{inp}"}}' in text
+    before = m.REGISTRY.get_sample_value("leadflow_idle_waits_total", {"input": "outcomes"})
+    m.count_idle_wait("outcomes")
+    m.count_idle_wait("ann@example.com")
+    after = m.REGISTRY.get_sample_value("leadflow_idle_waits_total", {"input": "outcomes"})
+    assert after == (before or 0) + 1
+    assert m.REGISTRY.get_sample_value("leadflow_idle_waits_total", {"input": "other"}) == 1
+    assert "ann@example.com" not in m.render().decode()
 
 
 def test_registry_is_not_the_global_default() -> None:
