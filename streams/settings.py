@@ -67,6 +67,8 @@ class Settings:
     data_dir: Path = ROOT / ".local" / "leadflow"
     web_host: str = "127.0.0.1"
     web_port: int = 6066
+    # Bearer token for /leads, /accounts and /kpis (streams.web_guard); None: open.
+    web_token: str | None = field(default=None, repr=False)
     topic_prefix: str = ""
     topics: TopicNames = TopicNames()
     partitions: int = 4
@@ -177,6 +179,12 @@ def _existing_file(var: str, raw: str) -> Path:
     return path
 
 
+def _token(var: str, raw: str) -> str:
+    if len(raw) < 16 or any(c.isspace() or not c.isprintable() for c in raw):
+        raise SettingsError(f"{var} must be at least 16 printable characters without spaces")
+    return raw
+
+
 def _broker(var: str, raw: str) -> str:
     for part in raw.split(";"):
         url = urlparse(part if "://" in part else "kafka://" + part)
@@ -250,6 +258,7 @@ def _read(env: Mapping[str, str]) -> Settings:
         data_dir=_get(env, "DATA_DIR", _path, d.data_dir),
         web_host=_get(env, "WEB_HOST", _text, d.web_host),
         web_port=_get(env, "WEB_PORT", _int_in(1, 65535), d.web_port),
+        web_token=_get(env, "WEB_TOKEN", _token, None),
         topic_prefix=_get(env, "TOPIC_PREFIX", _prefix, d.topic_prefix),
         topics=topics,
         partitions=_get(env, "PARTITIONS", _int_in(1, 1024), d.partitions),
@@ -276,6 +285,7 @@ KNOWN_VARIABLES: frozenset[str] = frozenset(
     PREFIX + name
     for name in (
         "BROKER", "APP_ID", "POLICY", "STORE", "DATA_DIR", "WEB_HOST", "WEB_PORT",
+        "WEB_TOKEN",
         "TOPIC_PREFIX", "PARTITIONS", "REPLICATION", "AUTO_CREATE_TOPICS",
         "SCHEMA_REGISTRY_URL", "SECURITY_PROTOCOL", "SASL_MECHANISM", "SASL_USERNAME",
         "SASL_PASSWORD", "SSL_CAFILE", "SSL_CHECK_HOSTNAME", "LOG_LEVEL", "LOG_FORMAT",
@@ -304,4 +314,5 @@ def describe(settings: Settings) -> dict[str, Any]:
         "partitions": settings.partitions,
         "security_protocol": sec.protocol,
         "sasl_password": "***" if sec.sasl_password else None,
+        "web_token": "***" if settings.web_token else None,
     }
