@@ -24,6 +24,17 @@ SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 LOG_FORMATS = ("text", "json")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 _TOPIC_NAME = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
+# Kubernetes service links: for a Service `leadflow-worker` a pod gets
+# LEADFLOW_WORKER_SERVICE_HOST, _SERVICE_PORT, _SERVICE_PORT_<PORTNAME>, _PORT,
+# _PORT_<n>_TCP and _PORT_<n>_TCP_{PROTO,PORT,ADDR}. None of them is a setting.
+_LINK_NAME = re.compile(
+    r"^LEADFLOW_[A-Z0-9_]+_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?"
+    r"|PORT_\d{1,5}_(TCP|UDP|SCTP)(_PROTO|_PORT|_ADDR)?)$"
+)
+# ..._PORT alone is recognised by its value, tcp://10.0.0.1:6066: a typo such as
+# LEADFLOW_WBE_PORT=6066 is still refused.
+_LINK_PORT_NAME = re.compile(r"^LEADFLOW_[A-Z0-9_]+_PORT$")
+_LINK_PORT_VALUE = re.compile(r"^(tcp|udp|sctp)://([^\s:/\[\]]+|\[[0-9A-Fa-f:.]+\]):\d{1,5}$")
 
 
 class SettingsError(ValueError):
@@ -96,6 +107,8 @@ class Settings:
     instance_id: str | None = None
     # Added to the wall clock wherever the worker asks for "now": lets tests move time.
     clock_offset_seconds: float = 0.0
+    # LEADFLOW_* variables read as Kubernetes service links and ignored (names only).
+    ignored_variables: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def broker_hosts(self) -> str:
@@ -224,7 +237,26 @@ def _app_id(var: str, raw: str) -> str:
     return raw
 
 
-def _read(env: Mapping[str, str]) -> Settings:
+def is_service_link(name: str, value: str) -> bool:
+    """A variable Kubernetes injects for a Service, not a setting (contract section 8).
+
+    A real setting with a link's name and value (a Service named ``leadflow-web`` injects
+    LEADFLOW_WEB_PORT=tcp://10.0.0.1:6066) is a link too: ignored, so the default applies;
+    the worker says so in a warning (:func:`shadowed_settings`)."""
+    if _LINK_NAME.match(name):
+        return True
+    return bool(_LINK_PORT_NAME.match(name) and _LINK_PORT_VALUE.match(value.strip()))
+
+
+def shadowed_settings(settings: Settings) -> list[str]:
+    """Real setting names whose value was a service link (and so ignored)."""
+    return [n for n in settings.ignored_variables if n in KNOWN_VARIABLES]
+
+
+def _read(environ: Mapping[str, str]) -> Settings:
+    ignored = tuple(sorted(k for k, v in environ.items()
+                           if k.startswith(PREFIX) and is_service_link(k, v)))
+    env = {k: v for k, v in environ.items() if k not in ignored}
     unknown = sorted(k for k in env if k.startswith(PREFIX) and k not in KNOWN_VARIABLES)
     if unknown:
         raise SettingsError(f"unknown setting {unknown[0]} (known: see README, Settings)")
@@ -277,6 +309,7 @@ def _read(env: Mapping[str, str]) -> Settings:
         instance_id=_get(env, "INSTANCE_ID", _app_id, None),
         sla_clock=_get(env, "SLA_CLOCK", _choice(("wall", "event"), upper=False), "wall"),
         clock_offset_seconds=_get(env, "CLOCK_OFFSET_SECONDS", _float_in(-1e9, 1e9), 0.0),
+        ignored_variables=ignored,
     )
     return settings
 

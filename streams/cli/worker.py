@@ -24,12 +24,17 @@ def run() -> None:
         log_event,
     )
     from streams.preflight import preflight
-    from streams.settings import Settings, describe
+    from streams.settings import Settings, describe, shadowed_settings
 
     settings = Settings.from_env()
     configure_logging(settings.log_format, settings.log_level)
     logging.captureWarnings(True)
     log = logging.getLogger("streams.worker")
+    for name in settings.ignored_variables:
+        log.debug("ignored %s: a Kubernetes service link, not a setting", name)
+    for name in shadowed_settings(settings):
+        log.warning("%s holds a Kubernetes service link (tcp://host:port), not a value: "
+                    "ignored, the default applies (set enableServiceLinks: false)", name)
     log_event(log, EVENT_START, **describe(settings))
     # The user's own mistakes first: a bad policy is refused before Kafka is even asked.
     policy = load_policy(settings.policy_path)
