@@ -100,6 +100,9 @@ class Settings:
     erasure_compaction_seconds: float = 3600.0
     # A worker with input waiting that commits nothing for this long exits (to be restarted).
     stall_timeout: float = 120.0
+    # How long a command waits for the broker's first answer before it gives up (one line,
+    # exit 1): worker, topics create, and every other command that talks to Kafka.
+    connect_timeout: float = 10.0
     # Consumer group liveness: how soon a crashed worker's partitions move on.
     session_timeout: float = 10.0
     # Static group membership (e.g. the StatefulSet pod name): a restarted worker takes its
@@ -306,6 +309,7 @@ def _read(environ: Mapping[str, str]) -> Settings:
                                         _float_in(1.0, 30 * 86400.0), 3600.0),
         stall_timeout=_get(env, "STALL_TIMEOUT", _float_in(10.0, 86400.0), 120.0),
         session_timeout=_get(env, "SESSION_TIMEOUT", _float_in(6.0, 300.0), 10.0),
+        connect_timeout=_get(env, "CONNECT_TIMEOUT_S", _float_in(0.5, 600.0), 10.0),
         instance_id=_get(env, "INSTANCE_ID", _app_id, None),
         sla_clock=_get(env, "SLA_CLOCK", _choice(("wall", "event"), upper=False), "wall"),
         clock_offset_seconds=_get(env, "CLOCK_OFFSET_SECONDS", _float_in(-1e9, 1e9), 0.0),
@@ -324,7 +328,7 @@ KNOWN_VARIABLES: frozenset[str] = frozenset(
         "SASL_PASSWORD", "SSL_CAFILE", "SSL_CHECK_HOSTNAME", "LOG_LEVEL", "LOG_FORMAT",
         "SLA_CHECK_INTERVAL", "KPI_FLUSH_INTERVAL", "CLOCK_OFFSET_SECONDS", "SLA_CLOCK",
         "SESSION_TIMEOUT", "INSTANCE_ID", "ERASURE_COMPACTION_SECONDS",
-        "STALL_TIMEOUT",
+        "STALL_TIMEOUT", "CONNECT_TIMEOUT_S",
         # Read by deploy/kafka/kafka.sh only; known here so a worker does not refuse them.
         "KAFKA_PORT", "KAFKA_CONTROLLER_PORT", "KAFKA_HOME", "KAFKA_HEAP",
         "KAFKA_START_TIMEOUT", "KAFKA_SASL_PORT", "KAFKA_SSL_KEYSTORE",
