@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlparse
 
-from streams.paths import DEFAULT_POLICY, ROOT
+from streams.paths import CHECKOUT, DEFAULT_POLICY, IN_CHECKOUT
 
 T = TypeVar("T")
 
@@ -35,6 +35,12 @@ _LINK_NAME = re.compile(
 # LEADFLOW_WBE_PORT=6066 is still refused.
 _LINK_PORT_NAME = re.compile(r"^LEADFLOW_[A-Z0-9_]+_PORT$")
 _LINK_PORT_VALUE = re.compile(r"^(tcp|udp|sctp)://([^\s:/\[\]]+|\[[0-9A-Fa-f:.]+\]):\d{1,5}$")
+
+
+# RocksDB state: beside the checkout when run from one, else in the user's home (an
+# installed package must not write into site-packages).
+DEFAULT_DATA_DIR = (CHECKOUT / ".local" / "leadflow" if IN_CHECKOUT
+                    else Path.home() / ".leadflow")
 
 
 class SettingsError(ValueError):
@@ -75,7 +81,7 @@ class Settings:
     app_id: str = "leadflow"
     policy_path: Path = DEFAULT_POLICY
     store: str = "rocksdb://"
-    data_dir: Path = ROOT / ".local" / "leadflow"
+    data_dir: Path = DEFAULT_DATA_DIR
     web_host: str = "127.0.0.1"
     web_port: int = 6066
     # Bearer token for /leads, /accounts and /kpis (streams.web_guard); None: open.
