@@ -24,7 +24,8 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) kafka-install tools
 
-# promtool and prometheus (Debian's package) for the alert-rule and scrape tests.
+# promtool and prometheus (Debian's package) for the alert-rule and scrape tests only:
+# `make run` does not need them (nor root).
 tools:
 	@sh deploy/prometheus/install-promtool.sh >/dev/null
 
@@ -37,7 +38,7 @@ kafka-start: kafka-install
 kafka-stop:
 	@$(KAFKA) stop
 
-run: setup kafka-start
+run: $(STAMP) kafka-start
 	@bash scripts/run_demo.sh
 
 test: setup
@@ -53,7 +54,7 @@ lint: $(STAMP)
 
 # Benchmarks against the local broker (not part of make test); BENCH_ARGS to size them,
 # e.g. make bench BENCH_ARGS='--events 200000 --recovery-leads 200000'.
-bench: setup kafka-start
+bench: $(STAMP) kafka-start
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean: kafka-stop

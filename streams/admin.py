@@ -51,8 +51,14 @@ def planned_topics(settings: Settings) -> list[TopicPlan]:
     return plans
 
 
-_BOOTSTRAP_SECONDS = 30.0  # kafka-python's default wait for a first metadata answer
 _BOOTSTRAP_STEP_SECONDS = 2.0
+
+
+def unreachable(settings: Settings, detail: str = "") -> str:
+    """The one line for a broker that does not answer in time."""
+    return (f"no Kafka broker answered at {settings.broker_hosts} within "
+            f"{settings.connect_timeout:g} s (LEADFLOW_CONNECT_TIMEOUT_S)"
+            + (f": {detail}" if detail else ""))
 
 
 class _SecurityFailures(logging.Handler):
@@ -109,9 +115,11 @@ def _admin(settings: Settings) -> KafkaAdminClient:
     config = kafka_client_config(settings)
     if settings.security.protocol == "PLAINTEXT":
         try:
-            return KafkaAdminClient(request_timeout_ms=15000, **config)
-        except KafkaError as exc:
-            raise AdminError(f"cannot reach Kafka at {settings.broker}: {exc}") from None
+            return _ClosingAdmin(request_timeout_ms=15000,
+                                 bootstrap_timeout_ms=int(settings.connect_timeout * 1000),
+                                 **config)
+        except KafkaError:
+            raise AdminError(unreachable(settings)) from None
     # Secured: bootstrap in short steps so that a refused login or an untrusted certificate
     # fails at once with its reason instead of a bare timeout 30 s later.
     watch = _SecurityFailures()
@@ -120,7 +128,7 @@ def _admin(settings: Settings) -> KafkaAdminClient:
     kafka_log.addHandler(watch)
     if kafka_log.getEffectiveLevel() > logging.ERROR:
         kafka_log.setLevel(logging.ERROR)  # the failures are logged at ERROR
-    deadline = time.monotonic() + _BOOTSTRAP_SECONDS
+    deadline = time.monotonic() + settings.connect_timeout
     try:
         while True:
             step = min(_BOOTSTRAP_STEP_SECONDS, max(0.1, deadline - time.monotonic()))
@@ -132,7 +140,7 @@ def _admin(settings: Settings) -> KafkaAdminClient:
                 if reason is not None:
                     raise AdminError(f"cannot reach Kafka at {settings.broker}: {reason}") from None
                 if time.monotonic() >= deadline:
-                    raise AdminError(f"cannot reach Kafka at {settings.broker}: {exc}") from None
+                    raise AdminError(unreachable(settings, str(exc))) from None
     finally:
         kafka_log.removeHandler(watch)
         kafka_log.setLevel(level)

@@ -35,6 +35,13 @@ def faust_config(settings: Settings) -> dict[str, Any]:
         "web_bind": settings.web_host,
         "web_port": settings.web_port,
         "web_in_thread": False,
+        # None of Faust's own views (streams.web_guard drops them all; these are the ones
+        # with a switch): /table/ would serve raw lead state.
+        "web_tables_enabled": False,
+        "web_router_enabled": False,
+        "web_graph_enabled": False,
+        "web_stats_enabled": False,
+        "web_metrics_enabled": False,
         "topic_partitions": settings.partitions,
         "topic_replication_factor": settings.replication,
         # Faust only ever declares its own internal topics (changelogs); ours are created
@@ -67,6 +74,12 @@ class LeadflowApp(faust.App):
     (streams.engine.commits)."""
 
     input_commits: InputCommits | None = None
+    web_token: str | None = None
+
+    def _new_web(self) -> Any:
+        from streams.web_guard import harden
+
+        return harden(faust_private.base_new_web(self), self.web_token)
 
     def _new_consumer(self) -> Any:
         consumer = faust_private.base_new_consumer(self)
@@ -86,6 +99,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
 
     policy = policy or load_policy(settings.policy_path)
     app = LeadflowApp(settings.app_id, **faust_config(settings))
+    app.web_token = settings.web_token
     runtime = Runtime(
         settings=settings,
         clock=clock or system_clock(settings.clock_offset_seconds),

@@ -8,13 +8,18 @@ USAGE = 2
 FAILURE = 1
 
 
+class StartError(RuntimeError):
+    """The worker cannot start for a reason the user can fix (a missing data folder, a busy
+    port); the message is the one line they see, the exit code 1 (contract section 6)."""
+
+
 def one_line_error(exc: BaseException) -> tuple[str, int]:
     """(message, exit code): user mistakes exit 2, everything else 1."""
     from streams.admin import AdminError
 
     if isinstance(exc, SettingsError):
         return f"bad setting: {exc}", USAGE
-    if isinstance(exc, AdminError):
+    if isinstance(exc, AdminError | StartError):
         return str(exc), FAILURE
     try:
         from streams.domain.policy import PolicyError

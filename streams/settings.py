@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlparse
 
-from streams.paths import DEFAULT_POLICY, ROOT
+from streams.paths import CHECKOUT, DEFAULT_POLICY, IN_CHECKOUT
 
 T = TypeVar("T")
 
@@ -24,6 +24,23 @@ SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 LOG_FORMATS = ("text", "json")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 _TOPIC_NAME = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
+# Kubernetes service links: for a Service `leadflow-worker` a pod gets
+# LEADFLOW_WORKER_SERVICE_HOST, _SERVICE_PORT, _SERVICE_PORT_<PORTNAME>, _PORT,
+# _PORT_<n>_TCP and _PORT_<n>_TCP_{PROTO,PORT,ADDR}. None of them is a setting.
+_LINK_NAME = re.compile(
+    r"^LEADFLOW_[A-Z0-9_]+_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?"
+    r"|PORT_\d{1,5}_(TCP|UDP|SCTP)(_PROTO|_PORT|_ADDR)?)$"
+)
+# ..._PORT alone is recognised by its value, tcp://10.0.0.1:6066: a typo such as
+# LEADFLOW_WBE_PORT=6066 is still refused.
+_LINK_PORT_NAME = re.compile(r"^LEADFLOW_[A-Z0-9_]+_PORT$")
+_LINK_PORT_VALUE = re.compile(r"^(tcp|udp|sctp)://([^\s:/\[\]]+|\[[0-9A-Fa-f:.]+\]):\d{1,5}$")
+
+
+# RocksDB state: beside the checkout when run from one, else in the user's home (an
+# installed package must not write into site-packages).
+DEFAULT_DATA_DIR = (CHECKOUT / ".local" / "leadflow" if IN_CHECKOUT
+                    else Path.home() / ".leadflow")
 
 
 class SettingsError(ValueError):
@@ -64,9 +81,11 @@ class Settings:
     app_id: str = "leadflow"
     policy_path: Path = DEFAULT_POLICY
     store: str = "rocksdb://"
-    data_dir: Path = ROOT / ".local" / "leadflow"
+    data_dir: Path = DEFAULT_DATA_DIR
     web_host: str = "127.0.0.1"
     web_port: int = 6066
+    # Bearer token for /leads, /accounts and /kpis (streams.web_guard); None: open.
+    web_token: str | None = field(default=None, repr=False)
     topic_prefix: str = ""
     topics: TopicNames = TopicNames()
     partitions: int = 4
@@ -90,6 +109,9 @@ class Settings:
     erasure_compaction_seconds: float = 3600.0
     # A worker with input waiting that commits nothing for this long exits (to be restarted).
     stall_timeout: float = 120.0
+    # How long a command waits for the broker's first answer before it gives up (one line,
+    # exit 1): worker, topics create, and every other command that talks to Kafka.
+    connect_timeout: float = 10.0
     # Consumer group liveness: how soon a crashed worker's partitions move on.
     session_timeout: float = 10.0
     # Static group membership (e.g. the StatefulSet pod name): a restarted worker takes its
@@ -97,6 +119,8 @@ class Settings:
     instance_id: str | None = None
     # Added to the wall clock wherever the worker asks for "now": lets tests move time.
     clock_offset_seconds: float = 0.0
+    # LEADFLOW_* variables read as Kubernetes service links and ignored (names only).
+    ignored_variables: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def broker_hosts(self) -> str:
@@ -180,6 +204,12 @@ def _existing_file(var: str, raw: str) -> Path:
     return path
 
 
+def _token(var: str, raw: str) -> str:
+    if len(raw) < 16 or any(c.isspace() or not c.isprintable() for c in raw):
+        raise SettingsError(f"{var} must be at least 16 printable characters without spaces")
+    return raw
+
+
 def _broker(var: str, raw: str) -> str:
     for part in raw.split(";"):
         url = urlparse(part if "://" in part else "kafka://" + part)
@@ -219,7 +249,26 @@ def _app_id(var: str, raw: str) -> str:
     return raw
 
 
-def _read(env: Mapping[str, str]) -> Settings:
+def is_service_link(name: str, value: str) -> bool:
+    """A variable Kubernetes injects for a Service, not a setting (contract section 8).
+
+    A real setting with a link's name and value (a Service named ``leadflow-web`` injects
+    LEADFLOW_WEB_PORT=tcp://10.0.0.1:6066) is a link too: ignored, so the default applies;
+    the worker says so in a warning (:func:`shadowed_settings`)."""
+    if _LINK_NAME.match(name):
+        return True
+    return bool(_LINK_PORT_NAME.match(name) and _LINK_PORT_VALUE.match(value.strip()))
+
+
+def shadowed_settings(settings: Settings) -> list[str]:
+    """Real setting names whose value was a service link (and so ignored)."""
+    return [n for n in settings.ignored_variables if n in KNOWN_VARIABLES]
+
+
+def _read(environ: Mapping[str, str]) -> Settings:
+    ignored = tuple(sorted(k for k, v in environ.items()
+                           if k.startswith(PREFIX) and is_service_link(k, v)))
+    env = {k: v for k, v in environ.items() if k not in ignored}
     unknown = sorted(k for k in env if k.startswith(PREFIX) and k not in KNOWN_VARIABLES)
     if unknown:
         raise SettingsError(f"unknown setting {unknown[0]} (known: see README, Settings)")
@@ -253,6 +302,7 @@ def _read(env: Mapping[str, str]) -> Settings:
         data_dir=_get(env, "DATA_DIR", _path, d.data_dir),
         web_host=_get(env, "WEB_HOST", _text, d.web_host),
         web_port=_get(env, "WEB_PORT", _int_in(1, 65535), d.web_port),
+        web_token=_get(env, "WEB_TOKEN", _token, None),
         topic_prefix=_get(env, "TOPIC_PREFIX", _prefix, d.topic_prefix),
         topics=topics,
         partitions=_get(env, "PARTITIONS", _int_in(1, 1024), d.partitions),
@@ -268,10 +318,12 @@ def _read(env: Mapping[str, str]) -> Settings:
                                         _float_in(1.0, 30 * 86400.0), 3600.0),
         stall_timeout=_get(env, "STALL_TIMEOUT", _float_in(10.0, 86400.0), 120.0),
         session_timeout=_get(env, "SESSION_TIMEOUT", _float_in(6.0, 300.0), 10.0),
+        connect_timeout=_get(env, "CONNECT_TIMEOUT_S", _float_in(0.5, 600.0), 10.0),
         instance_id=_get(env, "INSTANCE_ID", _app_id, None),
         sla_clock=_get(env, "SLA_CLOCK", _choice(("wall", "event"), upper=False), "wall"),
         max_idle_ms=_get(env, "MAX_IDLE_MS", _int_in(0, 3_600_000), 2000),
         clock_offset_seconds=_get(env, "CLOCK_OFFSET_SECONDS", _float_in(-1e9, 1e9), 0.0),
+        ignored_variables=ignored,
     )
     return settings
 
@@ -280,12 +332,13 @@ KNOWN_VARIABLES: frozenset[str] = frozenset(
     PREFIX + name
     for name in (
         "BROKER", "APP_ID", "POLICY", "STORE", "DATA_DIR", "WEB_HOST", "WEB_PORT",
+        "WEB_TOKEN",
         "TOPIC_PREFIX", "PARTITIONS", "REPLICATION", "AUTO_CREATE_TOPICS",
         "SCHEMA_REGISTRY_URL", "SECURITY_PROTOCOL", "SASL_MECHANISM", "SASL_USERNAME",
         "SASL_PASSWORD", "SSL_CAFILE", "SSL_CHECK_HOSTNAME", "LOG_LEVEL", "LOG_FORMAT",
         "SLA_CHECK_INTERVAL", "KPI_FLUSH_INTERVAL", "CLOCK_OFFSET_SECONDS", "SLA_CLOCK",
         "MAX_IDLE_MS", "SESSION_TIMEOUT", "INSTANCE_ID", "ERASURE_COMPACTION_SECONDS",
-        "STALL_TIMEOUT",
+        "STALL_TIMEOUT", "CONNECT_TIMEOUT_S",
         # Read by deploy/kafka/kafka.sh only; known here so a worker does not refuse them.
         "KAFKA_PORT", "KAFKA_CONTROLLER_PORT", "KAFKA_HOME", "KAFKA_HEAP",
         "KAFKA_START_TIMEOUT", "KAFKA_SASL_PORT", "KAFKA_SSL_KEYSTORE",
@@ -308,4 +361,5 @@ def describe(settings: Settings) -> dict[str, Any]:
         "partitions": settings.partitions,
         "security_protocol": sec.protocol,
         "sasl_password": "***" if sec.sasl_password else None,
+        "web_token": "***" if settings.web_token else None,
     }

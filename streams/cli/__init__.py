@@ -24,6 +24,25 @@ app.command("lead")(lead.run)
 app.add_typer(policy.app, name="policy")
 app.command("backtest")(backtest.run)
 
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"leadflow {version('leadflow')}")
+        except PackageNotFoundError:  # run from a checkout that was never installed
+            typer.echo("leadflow (not installed)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                      help="Print the version and exit."),
+) -> None:
+    """Event-driven lead scoring, qualification and sales hand-off on Kafka."""
+
 def main() -> None:
     from streams.errors import one_line_error
 

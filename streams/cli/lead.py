@@ -20,10 +20,13 @@ def _when(ms: Any) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def fetch(base: str, lead_id: str, timeout: float) -> tuple[int, Any]:
+def fetch(base: str, lead_id: str, timeout: float,
+          token: str | None = None) -> tuple[int, Any]:
     url = f"{base.rstrip('/')}/leads/{urllib.parse.quote(lead_id, safe='')}"
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers),
+                                    timeout=timeout) as resp:
             return int(resp.status), json.loads(resp.read() or b"null")
     except urllib.error.HTTPError as err:
         body = err.read()
@@ -86,13 +89,13 @@ def run(
     as the running worker knows it."""
     from streams.settings import Settings
 
+    settings = Settings.from_env()
     if url is None:
-        settings = Settings.from_env()
         host = settings.web_host if settings.web_host not in ("0.0.0.0", "", "::") else (
             "127.0.0.1")
         url = f"http://{host}:{settings.web_port}"
     try:
-        status, body = fetch(url, lead_id, timeout)
+        status, body = fetch(url, lead_id, timeout, settings.web_token)
     except (urllib.error.URLError, OSError) as err:
         reason = getattr(err, "reason", err)
         typer.echo(f"leadflow: no worker answering at {url} ({reason}); start one with "
@@ -102,6 +105,10 @@ def run(
         typer.echo(f"leadflow: unknown lead {lead_id!r} (the worker at {url} has no state "
                    "for it)", err=True)
         raise typer.Exit(USAGE)
+    if status == 401:
+        typer.echo(f"leadflow: the worker at {url} wants a token: set LEADFLOW_WEB_TOKEN",
+                   err=True)
+        raise typer.Exit(FAILURE)
     if status != 200 or not isinstance(body, dict):
         typer.echo(f"leadflow: the worker at {url} answered {status}: {str(body)[:200]}",
                    err=True)

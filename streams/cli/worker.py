@@ -23,18 +23,27 @@ def run() -> None:
         configure_logging,
         log_event,
     )
-    from streams.preflight import preflight
-    from streams.settings import Settings, describe
+    from streams.preflight import ensure_internal_topics, preflight
+    from streams.settings import Settings, describe, shadowed_settings
+    from streams.startup import check_web_port, ensure_data_dir
 
     settings = Settings.from_env()
     configure_logging(settings.log_format, settings.log_level)
     logging.captureWarnings(True)
     log = logging.getLogger("streams.worker")
+    for name in settings.ignored_variables:
+        log.debug("ignored %s: a Kubernetes service link, not a setting", name)
+    for name in shadowed_settings(settings):
+        log.warning("%s holds a Kubernetes service link (tcp://host:port), not a value: "
+                    "ignored, the default applies (set enableServiceLinks: false)", name)
     log_event(log, EVENT_START, **describe(settings))
     # The user's own mistakes first: a bad policy is refused before Kafka is even asked.
     policy = load_or_exit(settings.policy_path)
+    ensure_data_dir(settings)
+    check_web_port(settings)
     preflight(settings)
     app = create_app(settings, policy=policy)
+    ensure_internal_topics(settings, app)
     log_event(log, EVENT_POLICY_LOADED, version=policy.version, source=str(policy.source))
     worker = Worker(app, loglevel=settings.log_level.lower(), quiet=True,
                     override_logging=False, redirect_stdouts=False)

@@ -27,7 +27,7 @@ MEMBERS: dict[str, tuple[str, ...]] = {
     "faust.transport.consumer:Consumer": ("_committed_offset", "_new_offset",
                                           "_filter_tps_with_pending_acks", "_acked",
                                           "_acked_index"),
-    "faust.app.base:App": ("_new_consumer",),
+    "faust.app.base:App": ("_new_consumer", "_new_web"),
     "faust.transport.drivers.aiokafka:Producer": ("_ensure_producer",),
     "aiokafka.producer.producer:AIOKafkaProducer": ("_partition",),
     "aiokafka.client:AIOKafkaClient": ("_wait_on_metadata",),
@@ -75,6 +75,11 @@ def base_new_consumer(app: Any) -> Any:
     """Faust's own ``App._new_consumer`` (leadflow's app extends it to install its
     commit offsets on every consumer Faust makes)."""
     return faust.App._new_consumer(app)
+
+
+def base_new_web(app: Any) -> Any:
+    """Faust's own ``App._new_web`` (leadflow's app hardens the web server it makes)."""
+    return faust.App._new_web(app)
 
 
 # -- producer ----------------------------------------------------------------------------

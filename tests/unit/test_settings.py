@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from dataclasses import FrozenInstanceError
 from pathlib import Path
 
@@ -63,3 +64,62 @@ def test_bad_values_fail_with_one_clear_line(env: dict[str, str], fragment: str)
 
 def test_every_known_variable_is_prefixed() -> None:
     assert all(v.startswith("LEADFLOW_") for v in KNOWN_VARIABLES)
+
+
+# --------------------------------------------------------------------------- service links
+
+LINKS = {
+    "LEADFLOW_WORKER_SERVICE_HOST": "10.96.0.17",
+    "LEADFLOW_WORKER_SERVICE_PORT": "6066",
+    "LEADFLOW_WORKER_SERVICE_PORT_HTTP": "6066",
+    "LEADFLOW_WORKER_PORT": "tcp://10.96.0.17:6066",
+    "LEADFLOW_WORKER_PORT_6066_TCP": "tcp://10.96.0.17:6066",
+    "LEADFLOW_WORKER_PORT_6066_TCP_PROTO": "tcp",
+    "LEADFLOW_WORKER_PORT_6066_TCP_PORT": "6066",
+    "LEADFLOW_WORKER_PORT_6066_TCP_ADDR": "10.96.0.17",
+    "LEADFLOW_METRICS_V6_PORT": "tcp://[fd00::17]:9090",
+    "LEADFLOW_DNS_PORT_53_UDP_PROTO": "udp",
+}
+
+
+def test_kubernetes_service_links_are_not_settings() -> None:
+    s = Settings.from_env({**LINKS, "LEADFLOW_WEB_PORT": "7000"})
+    assert s.web_port == 7000
+    assert set(s.ignored_variables) == set(LINKS)
+
+
+def test_a_service_link_on_a_real_setting_name_is_ignored_and_reported() -> None:
+    from streams.settings import shadowed_settings
+
+    # A Service named leadflow-web (or leadflow-kafka) injects these.
+    s = Settings.from_env({"LEADFLOW_WEB_PORT": "tcp://10.0.0.1:6066",
+                           "LEADFLOW_KAFKA_PORT": "tcp://10.0.0.2:9092"})
+    assert s.web_port == 6066  # the default, not a crash
+    assert shadowed_settings(s) == ["LEADFLOW_KAFKA_PORT", "LEADFLOW_WEB_PORT"]
+
+
+@pytest.mark.parametrize(("env", "fragment"), [
+    ({"LEADFLOW_WEB_PORT": "http://10.0.0.1:6066"}, "not a whole number"),
+    ({"LEADFLOW_WEB_PORT": "tcp://10.0.0.1"}, "not a whole number"),
+    ({"LEADFLOW_WBE_PORT": "6066"}, "unknown setting LEADFLOW_WBE_PORT"),
+    ({"LEADFLOW_BROKR": "kafka://x:1", **LINKS}, "unknown setting LEADFLOW_BROKR"),
+    ({"LEADFLOW_BROKER": "tcp://10.0.0.1:9092"}, "kafka://host:port"),
+])
+def test_malformed_settings_and_typos_are_still_refused(env: dict[str, str],
+                                                        fragment: str) -> None:
+    with pytest.raises(SettingsError, match=re.escape(fragment)):
+        Settings.from_env(env)
+
+
+def test_the_statefulset_pod_environment_is_accepted() -> None:
+    """Every variable the kubelet would give the worker container (service links of every
+    Service in deploy/k8s included) is read without error."""
+    from tests.support.k8s import pod_env, render
+
+    objects, _how = render()
+    env = pod_env(objects, "worker", "leadflow-worker-0", "10.0.3.7")
+    assert "LEADFLOW_LEADFLOW_WORKER_PORT" not in env and "LEADFLOW_WORKER_PORT" in env
+    env = {k: v for k, v in env.items() if k != "LEADFLOW_POLICY"}  # a path in the pod
+    s = Settings.from_env(env)
+    assert s.instance_id == "leadflow-worker-0" and s.web_host == "10.0.3.7"
+    assert "LEADFLOW_WORKER_SERVICE_HOST" in s.ignored_variables

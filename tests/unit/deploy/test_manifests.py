@@ -63,6 +63,22 @@ def k8s_objects() -> list[tuple[Path, dict[str, Any]]]:
         if path.name == "kustomization.yaml":
             continue
         out += [(path, doc) for doc in load_docs(path)]
+    return out + generated_configmaps()
+
+
+def generated_configmaps() -> list[tuple[Path, dict[str, Any]]]:
+    """The ConfigMaps kustomization.yaml generates, as kustomize would (before the hash)."""
+    kust_path = K8S_DIR / "kustomization.yaml"
+    out = []
+    for gen in load_docs(kust_path)[0].get("configMapGenerator", []):
+        data = {}
+        for entry in gen.get("files", []):
+            key, _, rel = entry.rpartition("=")
+            key = key or Path(rel).name
+            data[key] = (K8S_DIR / rel).read_text(encoding="utf-8")
+        meta = {"name": gen["name"], "labels": gen.get("options", {}).get("labels", {})}
+        out.append((kust_path, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta,
+                                "data": data}))
     return out
 
 
@@ -308,7 +324,6 @@ def test_kustomization_lists_every_manifest() -> None:
     assert listed == on_disk, f"listed only: {listed - on_disk}; not listed: {on_disk - listed}"
     for name in (
         "namespace.yaml",
-        "configmap-policy.yaml",
         "configmap-settings.yaml",
         "statefulset.yaml",
         "service.yaml",
@@ -695,32 +710,64 @@ def test_dashboard_uses_the_provisioned_datasource() -> None:
 # --------------------------------------------------------------------------- policy copy
 
 
-def test_policy_configmap_matches_policy_default_yaml() -> None:
-    text = (K8S_DIR / "configmap-policy.yaml").read_text(encoding="utf-8")
-    assert "generated from policy/default.yaml" in text.lower()
-    assert "default.yaml" in k8s_one("ConfigMap", "leadflow-policy")["data"]
+def test_policy_configmap_is_generated_from_policy_default_yaml() -> None:
+    kust = load_docs(K8S_DIR / "kustomization.yaml")[0]
+    (gen,) = [g for g in kust.get("configMapGenerator", []) if g["name"] == "leadflow-policy"]
+    assert gen.get("files") == ["default.yaml=policy/default.yaml"]
+    # The content hash in the name is what rolls the StatefulSet on a policy edit.
+    assert not gen.get("options", {}).get("disableNameSuffixHash")
+    assert not kust.get("generatorOptions", {}).get("disableNameSuffixHash")
     source = REPO / "policy" / "default.yaml"
     if not source.exists():
         pytest.skip("policy/default.yaml is not written yet")
-    sync = load_sync_policy()
-    assert text == sync.render(source.read_text(encoding="utf-8")), (
-        "deploy/k8s/configmap-policy.yaml is out of date: run python deploy/k8s/sync_policy.py"
+    assert (K8S_DIR / "policy" / "default.yaml").read_bytes() == source.read_bytes(), (
+        "deploy/k8s/policy/default.yaml is out of date: run python deploy/k8s/sync_policy.py"
     )
-    data = k8s_one("ConfigMap", "leadflow-policy")["data"]["default.yaml"]
-    assert yaml.safe_load(data) == yaml.safe_load(source.read_text(encoding="utf-8"))
+    assert load_sync_policy().main(["--check"]) == 0
 
 
-def test_policy_render_round_trips_awkward_text() -> None:
-    sync = load_sync_policy()
-    for text in (
-        "a: 1\n",
-        "a:\n  b: |\n    x\n\n  c: 2\n",
-        "  indented: 1\n",
-        "x:\t1 \n",
-        "\n\nz: 1\n",
-    ):
-        doc = yaml.safe_load(sync.render(text))
-        assert doc["data"]["default.yaml"] == text
+def kustomize_build(directory: Path) -> list[dict[str, Any]]:
+    import shutil
+    import subprocess
+
+    if shutil.which("kubectl"):
+        argv = ["kubectl", "kustomize", str(directory)]
+    elif shutil.which("kustomize"):
+        argv = ["kustomize", "build", str(directory)]
+    else:
+        pytest.skip("neither kubectl nor kustomize is installed")
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=True).stdout
+    return [d for d in yaml.safe_load_all(out) if d]
+
+
+def rendered_policy_name(objects: list[dict[str, Any]]) -> str:
+    (sts,) = [o for o in objects if o["kind"] == "StatefulSet"]
+    names = {v["configMap"]["name"] for v in sts["spec"]["template"]["spec"]["volumes"]
+             if "configMap" in v}
+    (name,) = names
+    assert any(o["kind"] == "ConfigMap" and o["metadata"]["name"] == name for o in objects)
+    return str(name)
+
+
+def test_a_policy_edit_rolls_the_statefulset(tmp_path: Path) -> None:
+    """Rendered by kustomize: the StatefulSet mounts the hashed ConfigMap, and an edited
+    policy gives another name, so another pod template."""
+    import shutil
+
+    before = rendered_policy_name(kustomize_build(K8S_DIR))
+    assert re.fullmatch(r"leadflow-policy-[a-z0-9]{10}", before), before
+    copy = tmp_path / "k8s"
+    shutil.copytree(K8S_DIR, copy)
+    policy = copy / "policy" / "default.yaml"
+    policy.write_text(policy.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    assert rendered_policy_name(kustomize_build(copy)) != before
+
+
+def test_pod_gets_no_service_links_and_its_name_as_instance_id() -> None:
+    assert pod_spec().get("enableServiceLinks") is False
+    env = {e["name"]: e for e in worker_container().get("env", [])}
+    ref = env["LEADFLOW_INSTANCE_ID"]["valueFrom"]["fieldRef"]["fieldPath"]
+    assert ref == "metadata.name"
 
 
 # --------------------------------------------------------------------------- Dockerfile

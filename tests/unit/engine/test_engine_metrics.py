@@ -218,6 +218,9 @@ def test_worker_command_logs_json_and_keeps_faust_off_the_root_logger(
     monkeypatch.setenv("LEADFLOW_SASL_PASSWORD", "s3cret")
     monkeypatch.setattr(faust.worker, "Worker", FakeWorker)
     monkeypatch.setattr(streams.preflight, "preflight", lambda settings: None)
+    # No broker and no port here: the internal topics and the web port are not checked.
+    monkeypatch.setattr(streams.preflight, "ensure_internal_topics", lambda s, app: None)
+    monkeypatch.setattr("streams.startup.check_web_port", lambda settings: None)
     buf = io.StringIO()
     monkeypatch.setattr("sys.stderr", buf)
 
