@@ -53,7 +53,8 @@ def attach(app: faust.App, runtime: Runtime) -> None:
         raw = leads.get(lead_id.encode())
         if raw is None:
             return web.json({"error": "unknown lead", "lead_id": lead_id}, status=404)
-        return web.json(lead_view(decode_state(raw), runtime.policy))
+        # "now" is the worker's clock: the wall clock, or stream time with the event clock
+        return web.json(lead_view(decode_state(raw), runtime.policy, runtime.sla_clock()))
 
     @app.page("/kpis")
     class Kpis(View):
