@@ -79,7 +79,9 @@ DEFINITIONS = (
     "have their own row, apart from the bands.",
     "**Δ** = B - A; for percentages, in percentage points (pp).",
     "**SLA breach**: a hand-off not accepted or contacted by its due time (judged on the "
-    "replayed history, event clock).",
+    "replayed history, event clock). **Escalations** count every hand-off the replay "
+    "escalated: a no-evidence hand-off has no recorded contact, so under B it always "
+    "escalates; read that row as an upper bound.",
 )
 
 
@@ -101,7 +103,7 @@ def _scoreboard(cards: list[Scorecard]) -> Block:
         ("lost (evidence)", lambda c: c.lost),
         ("recorded wins not handed off with evidence", lambda c: c.recorded_won - len(c.won)),
         ("SLA breaches (evidence)", lambda c: c.breaches),
-        ("escalations", lambda c: c.escalations),
+        ("escalations (replayed, all hand-offs)", lambda c: c.escalations),
     ]
     rows: list[tuple[str, ...]] = []
     for name, get in counts:
