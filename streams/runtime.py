@@ -44,9 +44,9 @@ class Runtime:
         if event_time > self.watermark:
             self.watermark = event_time
 
-    def kpi_clock(self) -> int:
-        """Now, for the current KPI window: stream time with the event clock (replays, the
-        demo), else the wall clock."""
+    def view_clock(self) -> int:
+        """Now, for the views (a lead's score as of now, the current KPI window): stream
+        time with the event clock (replays, the demo), else the wall clock."""
         if self.settings.sla_clock == "event":
             return self.watermark
         return self.clock()

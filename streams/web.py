@@ -13,6 +13,7 @@ import faust
 from faust.web import Request, Response, View
 
 from streams import metrics
+from streams.tables import is_lead_key
 
 if TYPE_CHECKING:
     from streams.runtime import Runtime
@@ -50,10 +51,11 @@ def attach(app: faust.App, runtime: Runtime) -> None:
     @app.page("/leads/{lead_id}")
     @app.table_route(table=leads, match_info="lead_id")
     async def lead(web: View, request: Request, lead_id: str) -> Response:
-        raw = leads.get(lead_id.encode())
+        raw = leads.get(lead_id.encode()) if is_lead_key(lead_id.encode()) else None
         if raw is None:
             return web.json({"error": "unknown lead", "lead_id": lead_id}, status=404)
-        return web.json(lead_view(decode_state(raw), runtime.policy))
+        # "now" is the worker's clock: the wall clock, or stream time with the event clock
+        return web.json(lead_view(decode_state(raw), runtime.policy, runtime.view_clock()))
 
     @app.page("/accounts/{account_id}")
     class Account(View):
@@ -68,7 +70,7 @@ def attach(app: faust.App, runtime: Runtime) -> None:
         async def get(self, request: Request) -> Response:
             store = runtime.kpis
             windows = store.windows()
-            ws = store.window_containing(runtime.kpi_clock())
+            ws = store.window_containing(runtime.view_clock())
             body = {
                 "current": store.report(ws, windows.get(ws)),
                 "windows": [store.report(w, a) for w, a in sorted(windows.items())[-7:]],

@@ -45,12 +45,22 @@ class Figures:
     rate: float
     handoffs_by_day_path: dict[str, Counter[str]] = field(default_factory=dict)
     handoffs_by_day_band: dict[str, Counter[str]] = field(default_factory=dict)
-    band_rows: dict[str, dict[str, int]] = field(default_factory=dict)
     stages: Counter[str] = field(default_factory=Counter)
-    first_path: dict[str, str] = field(default_factory=dict)  # lead -> first hand-off path
+    # per lead, its first fresh (SCORE or REFERRAL) hand-off: path, queue, owner, score band
+    first_path: dict[str, str] = field(default_factory=dict)
+    first_queue: dict[str, str] = field(default_factory=dict)
+    first_owner: dict[str, str | None] = field(default_factory=dict)
+    first_band: dict[str, str] = field(default_factory=dict)
+    first_score: dict[str, float] = field(default_factory=dict)
     mql: set[str] = field(default_factory=set)
     opp: set[str] = field(default_factory=set)
     won: set[str] = field(default_factory=set)
+    # leads with each kind of sales feedback, and the revenue each won lead brought
+    accepted: set[str] = field(default_factory=set)
+    rejected: set[str] = field(default_factory=set)
+    lost: set[str] = field(default_factory=set)
+    breached: set[str] = field(default_factory=set)  # an SLA breach on any hand-off
+    amount: dict[str, float] = field(default_factory=dict)
     kpi: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -83,7 +93,7 @@ def part_of(rep: Replay) -> Part:
     observe = part.agg.observe_output
     first_key = part.first_key
     by_day_path, by_day_band = f.handoffs_by_day_path, f.handoffs_by_day_band
-    band_of: dict[str, str] = {}
+    band_of = f.first_band
     days: dict[int, str] = {}  # UTC days are whole multiples of 86,400,000 ms
     first_handoff = None
     for o, key in zip(rep.outputs, rep.keys, strict=True):
@@ -121,14 +131,25 @@ def part_of(rep: Replay) -> Part:
                 if c is None:
                     c = by_day_band[day] = Counter()
                 c[band] += 1
-                if o.lead_id not in band_of:
-                    band_of[o.lead_id] = band
-                    f.first_path[o.lead_id] = path
+                lid = o.lead_id
+                if lid not in band_of:
+                    band_of[lid] = band
+                    f.first_path[lid] = path
+                    f.first_queue[lid] = o.queue
+                    f.first_owner[lid] = o.owner_rep_id
+                    f.first_score[lid] = o.score
         elif kind is MarketingFeedback:
             assert isinstance(o, MarketingFeedback)
             ftype = o.type.value
             sah = o.score_at_handoff
+            if ftype == "ACCEPTED":
+                f.accepted.add(o.lead_id)
+            elif ftype == "LOST":
+                f.lost.add(o.lead_id)
+            elif ftype == "SLA_BREACHED":
+                f.breached.add(o.lead_id)
             if ftype == "REJECTED":
+                f.rejected.add(o.lead_id)
                 reason = o.reason or "unspecified"
                 band_or_none = None if sah is None else band_label(sah, bands)
                 for g, name in _groups(o.campaigns, band_or_none):
@@ -136,14 +157,11 @@ def part_of(rep: Replay) -> Part:
                     if dk not in first_key:
                         first_key[dk] = key
             elif ftype == "CONVERTED":
+                # a lead's outputs are all in one shard, in order: its sum is exact
+                f.amount[o.lead_id] = f.amount.get(o.lead_id, 0.0) + float(o.amount or 0.0)
                 part.revenue.append((key, float(o.amount or 0.0), o.campaigns,
                                      None if sah is None else band_label(sah, bands)))
     part.first_handoff = first_handoff
-    for lid, band in band_of.items():
-        row = f.band_rows.setdefault(band, {"handoffs": 0, "opportunities": 0, "won": 0})
-        row["handoffs"] += 1
-        row["opportunities"] += lid in f.opp
-        row["won"] += lid in f.won
     first_seen = rep.first_seen
     stages = f.stages
     for lid, s in rep.states.items():  # first-seen order
@@ -164,14 +182,12 @@ def merge(parts: list[Part], policy: Policy, end_ms: int, rate: float) -> Figure
                              (f.handoffs_by_day_band, g.handoffs_by_day_band)):
             for day, c in theirs.items():
                 mine.setdefault(day, Counter()).update(c)
-        for band, row in g.band_rows.items():
-            mrow = f.band_rows.setdefault(band, {"handoffs": 0, "opportunities": 0, "won": 0})
-            for k, n in row.items():
-                mrow[k] += n
-        f.first_path.update(g.first_path)
-        f.mql |= g.mql
-        f.opp |= g.opp
-        f.won |= g.won
+        # shards hold disjoint leads: per-lead facts just add up
+        for name in ("first_path", "first_queue", "first_owner", "first_band", "first_score",
+                     "amount"):
+            getattr(f, name).update(getattr(g, name))
+        for name in ("mql", "opp", "won", "accepted", "rejected", "lost", "breached"):
+            getattr(f, name).update(getattr(g, name))
         agg.merge(p.agg)
     stage_first: dict[str, int] = {}
     for p in parts:

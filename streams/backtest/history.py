@@ -10,6 +10,7 @@ SalesOutcome ``amount``/``reason``), so one file may hold both kinds.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ from streams.domain import LeadEvent, SalesOutcome
 from streams.domain.models import SALES_OUTCOME_TYPES
 
 AVRO_MAGIC = b"Obj\x01"
+PROGRESS_EVERY = 5000  # records between progress reports
 
 
 class HistoryError(ValueError):
@@ -35,6 +37,8 @@ class History:
     outcomes: int = 0
     invalid: int = 0  # records the worker would dead-letter (validation)
     invalid_examples: list[str] = field(default_factory=list)
+    # per file: how many records of each kind ("LeadEvent", "SalesOutcome") it holds
+    kinds: dict[Path, dict[str, int]] = field(default_factory=dict)
 
     def sort(self) -> None:
         self.inputs.sort(key=lambda m: m.occurred_at)  # stable: file order within a ms
@@ -127,15 +131,24 @@ def kind_of(rec: dict[str, Any]) -> str | None:
     return None
 
 
-def read_history(paths: list[Path], now_ms: int) -> History:
-    """Every input record of ``paths``, validated as the worker would, sorted by time."""
+def read_history(paths: list[Path], now_ms: int,
+                 progress: Callable[[int], None] | None = None) -> History:
+    """Every input record of ``paths``, validated as the worker would, sorted by time.
+
+    ``progress`` (for a progress bar) is told the records read so far, now and then."""
     h = History()
+    done = 0
     for path in paths:
+        kinds = h.kinds.setdefault(path, {"LeadEvent": 0, "SalesOutcome": 0})
         for where, rec in _records(path):
+            done += 1
+            if progress is not None and not done % PROGRESS_EVERY:
+                progress(done)
             kind = kind_of(rec)
             if kind is None:
                 raise HistoryError(f"{where}: neither a LeadEvent nor a SalesOutcome "
                                    "(see docs/records.md)")
+            kinds[kind] += 1
             bad = problems(kind, rec, now_ms)
             model: LeadEvent | SalesOutcome
             try:
@@ -154,5 +167,7 @@ def read_history(paths: list[Path], now_ms: int) -> History:
                 h.events += 1
             else:
                 h.outcomes += 1
+    if progress is not None:
+        progress(done)
     h.sort()
     return h

@@ -1,185 +1,135 @@
-"""What a replay says, for people: figures, a Markdown report and a PNG chart.
+"""What changes between two replays, lead by lead, and why.
 
-- hand-offs per day (by path, and by score band of the hand-off);
-- conversion to won by score band (fresh hand-offs: SCORE and REFERRAL);
-- precision: leads that became MQL and reached OPPORTUNITY (or WON) / leads that became MQL;
-  recall: won leads that had been MQL / won leads;
-- SLA adherence from the same KPI aggregate the worker reports;
-- with a second policy: leads whose hand-off path differs, and why (top reasons).
+`compare` lists the leads whose first fresh hand-off (path or queue) differs between policy A
+and policy B, with what each policy saw at the lead's last event: score, grade, criteria met,
+the MQL conditions missed, and the scoring rules that gave it points. The report
+(`document.py`) groups them by reason, by MQL condition, by rule and by criterion, and writes
+them all to `changed_leads.csv`; the charts are in `charts.py`.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
-from streams.backtest.figures import FRESH, Figures, figures
+from streams.backtest.charts import chart
+from streams.backtest.figures import Figures, figures
 from streams.backtest.replay import Replay
 from streams.domain import LeadState, Policy, Stage
-from streams.domain.criteria import met as criteria_met
-from streams.domain.fit import grade_at_least
 from streams.domain.scoring import current_score
+from streams.domain.why import Check, mql_checks, shown
 
-__all__ = ["Change", "Figures", "chart", "compare", "figures", "markdown", "why_not"]
+__all__ = ["Change", "Figures", "chart", "compare", "figures", "why_not"]
+
+_CONDITION_SHORT = {"score": "score", "fit_grade": "grade", "criteria": "criteria"}
 
 
 def _pct(n: int, d: int) -> str:
     return f"{100.0 * n / d:.1f}% ({n}/{d})" if d else "n/a (0)"
 
 
-def why_not(state: LeadState | None, policy: Policy) -> str:
-    """Why this lead was not handed off under ``policy`` (its final state)."""
+def _unmet(state: LeadState, policy: Policy, score: float | None = None
+           ) -> tuple[Check, ...]:
+    """The MQL conditions this final state misses, at its last event (stage ignored: under a
+    replayed policy a recorded outcome may have moved a lead that policy never handed off).
+
+    `score`: the score when the other policy handed the lead off. That is the moment this
+    policy said no (both saw the same events until then); afterwards the recorded outcomes
+    moved the lead on, or a rejection reset its score, so its final score says nothing."""
+    checks = mql_checks(state, policy, state.clock)
+    if score is not None:
+        need = policy.stages.mql_score
+        ok = score >= need
+        text = (f"score {shown(score):g} at the other policy's hand-off "
+                f"{'>=' if ok else '<'} {need:g}")
+        checks = (Check("score", ok, shown(score), need, text), *checks[1:])
+    return tuple(c for c in checks if not c.met)
+
+
+def why_not(state: LeadState | None, policy: Policy, score: float | None = None) -> str:
+    """Why this lead was not handed off under ``policy`` (its final state; `score`: see
+    `_unmet`)."""
     if state is None:
         return "never seen"
     if state.stage is Stage.DISQUALIFIED:
         return f"disqualified by rule {state.disq_rule}"
     if state.stage is Stage.ERASED:
         return "erased"
+    unmet = _unmet(state, policy, score)
+    if unmet:
+        return "; ".join(c.text for c in unmet)
+    return f"moved to {state.stage.value} by a recorded outcome before it qualified"
+
+
+def _reason(state: LeadState | None, policy: Policy, score: float | None = None) -> str:
+    """`why_not` without the lead's own values: what groups leads in the report."""
+    if state is None or state.stage in (Stage.DISQUALIFIED, Stage.ERASED):
+        return why_not(state, policy, score)
     st = policy.stages
-    out = []
-    if not grade_at_least(state.grade, st.mql_min_grade):
-        out.append(f"fit grade {state.grade} below {st.mql_min_grade}")
-    n = len(criteria_met(state, policy))
-    if n < st.mql_min_criteria:
-        out.append(f"{n} criteria < {st.mql_min_criteria}")
-    if current_score(state, policy.scoring) < st.mql_score:
-        out.append(f"score below {st.mql_score:g}")
-    return ", ".join(out) or f"stage {state.stage.value}"
+    need = {"score": f"score < {st.mql_score:g}", "fit_grade": f"grade below {st.mql_min_grade}",
+            "criteria": f"criteria < {st.mql_min_criteria}"}
+    unmet = _unmet(state, policy, score)
+    if unmet:
+        return ", ".join(need[c.condition] for c in unmet)
+    return "a recorded outcome moved it before it qualified"
 
 
 @dataclass
 class Change:
+    """A lead whose first fresh hand-off differs between A and B (path, or queue)."""
+
     lead_id: str
     path_a: str | None
     path_b: str | None
-    why: str
+    why: str  # for this lead, with its values
+    reason: str = ""  # the same without values: what the report groups by
+    queue_a: str | None = None
+    queue_b: str | None = None
+    score_a: float = 0.0  # at the lead's last event, one decimal
+    score_b: float = 0.0
+    grade_a: str = ""
+    grade_b: str = ""
+    criteria_a: tuple[str, ...] = ()
+    criteria_b: tuple[str, ...] = ()
+    unmet_a: tuple[str, ...] = ()  # MQL conditions missed under A (score, grade, criteria)
+    unmet_b: tuple[str, ...] = ()
+    rules: tuple[str, ...] = ()  # scoring rules that gave it points (under A or B)
+
+
+def _facts(state: LeadState | None, policy: Policy, score: float | None
+           ) -> tuple[float, str, tuple[str, ...], tuple[str, ...]]:
+    if state is None:
+        return 0.0, "", (), ()
+    crit = mql_checks(state, policy, state.clock)[2]
+    met = tuple(n for n in policy.criteria_names if n not in crit.missing)
+    unmet = tuple(_CONDITION_SHORT[c.condition] for c in _unmet(state, policy, score))
+    return shown(current_score(state, policy.scoring)), state.grade, met, unmet
 
 
 def compare(a: Replay, fa: Figures, b: Replay, fb: Figures) -> list[Change]:
     out = []
     for lid in sorted(set(fa.first_path) | set(fb.first_path)):
         pa, pb = fa.first_path.get(lid), fb.first_path.get(lid)
-        if pa == pb:
+        qa, qb = fa.first_queue.get(lid), fb.first_queue.get(lid)
+        if pa == pb and qa == qb:
             continue
+        sa, sb = a.states.get(lid), b.states.get(lid)
+        # the score when the policy that handed it off did so (SCORE path only)
+        at_a = fa.first_score.get(lid) if pa == "SCORE" and pb is None else None
+        at_b = fb.first_score.get(lid) if pb == "SCORE" and pa is None else None
         if pa is not None and pb is None:
-            why = f"not under B: {why_not(b.states.get(lid), b.policy)}"
+            why = f"not under B: {why_not(sb, b.policy, at_a)}"
+            reason = f"not under B: {_reason(sb, b.policy, at_a)}"
         elif pb is not None and pa is None:
-            why = f"not under A: {why_not(a.states.get(lid), a.policy)}"
+            why = f"not under A: {why_not(sa, a.policy, at_b)}"
+            reason = f"not under A: {_reason(sa, a.policy, at_b)}"
+        elif pa != pb:
+            why = reason = f"path {pa} -> {pb}"
         else:
-            why = f"path {pa} -> {pb}"
-        out.append(Change(lid, pa, pb, why))
+            why = reason = f"queue {qa} -> {qb}"
+        score_a, grade_a, crit_a, unmet_a = _facts(sa, a.policy, at_b)
+        score_b, grade_b, crit_b, unmet_b = _facts(sb, b.policy, at_a)
+        rules = sorted({k for s in (sa, sb) if s is not None for k, v in s.contrib.items()
+                        if v})
+        out.append(Change(lid, pa, pb, why, reason, qa, qb, score_a, score_b, grade_a,
+                          grade_b, crit_a, crit_b, unmet_a, unmet_b, tuple(rules)))
     return out
-
-
-def chart(fs: list[Figures], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    days = sorted({d for f in fs for d in f.handoffs_by_day_path})
-    fig, axes = plt.subplots(2, 1, figsize=(10, 7), sharex=True)
-    ax = axes[0]
-    x = list(range(len(days)))
-    main = fs[0]
-    bottom = [0] * len(days)
-    for hpath, color in (("SCORE", "#4C72B0"), ("REFERRAL", "#55A868"),
-                         ("ESCALATION", "#C44E52")):
-        ys = [main.handoffs_by_day_path.get(d, Counter())[hpath] for d in days]
-        ax.bar(x, ys, bottom=bottom, label=f"{hpath} ({main.version})", color=color)
-        bottom = [b + y for b, y in zip(bottom, ys, strict=True)]
-    for other in fs[1:]:
-        ys = [sum(other.handoffs_by_day_path.get(d, Counter()).values()) for d in days]
-        ax.plot(x, ys, "k--o", label=f"all paths ({other.version})")
-    ax.set_ylabel("hand-offs")
-    ax.set_title("Hand-offs per day")
-    ax.legend(loc="upper left", fontsize=8)
-    ax2 = axes[1]
-    bands = sorted({b for c in main.handoffs_by_day_band.values() for b in c},
-                   key=lambda s: float(s.split("-")[0].rstrip("+")))
-    bottom = [0] * len(days)
-    for band in bands:
-        ys = [main.handoffs_by_day_band.get(d, Counter())[band] for d in days]
-        ax2.bar(x, ys, bottom=bottom, label=f"score {band}")
-        bottom = [b + y for b, y in zip(bottom, ys, strict=True)]
-    ax2.set_ylabel("fresh hand-offs")
-    ax2.set_title(f"Fresh hand-offs (SCORE + REFERRAL) per day by score band ({main.version})")
-    ax2.legend(loc="upper left", fontsize=8)
-    ax2.set_xticks(x)
-    ax2.set_xticklabels([d[5:] for d in days], rotation=45, ha="right", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
-def _section(f: Figures, title: str) -> list[str]:
-    t = f.kpi["totals"]
-    fresh = sum(t["handoffs_by_path"].get(p, 0) for p in FRESH)
-    lines = [f"## {title}: policy `{f.version}`", ""]
-    pn, pd = f.precision
-    rn, rd = f.recall
-    lines += [
-        f"- Hand-offs: **{t['handoffs']}** ("
-        + ", ".join(f"{k} {v}" for k, v in sorted(t["handoffs_by_path"].items()))
-        + ") — by queue: "
-        + ", ".join(f"{k} {v}" for k, v in sorted(t["handoffs_by_queue"].items())),
-        f"- Precision (MQLs that became opportunities / MQLs): **{_pct(pn, pd)}**",
-        f"- Recall (won deals that had been MQL / won deals): **{_pct(rn, rd)}**",
-        f"- SLA adherence: {_pct(max(fresh - t['sla_breaches'], 0), fresh)} of fresh "
-        f"hand-offs without a breach; {t['sla_breaches']} breaches; contacted within SLA "
-        f"{t['contacted_within_sla']}/{t['contacted']}; median hours to first contact "
-        f"{t['median_hours_to_first_contact']}",
-        f"- Accepted {t['accepted']}, rejected {t['rejected']} "
-        + (f"({', '.join(f'{k}: {v}' for k, v in sorted(t['rejected_by_reason'].items()))})"
-           if t["rejected_by_reason"] else "")
-        + f", won {t['won']} (revenue {t['revenue_won']:,.0f}), lost {t['lost']}",
-        "- Final stages: " + ", ".join(f"{k} {v}" for k, v in f.stages.most_common()),
-        "",
-        "### Conversion to won by score band (score at the first fresh hand-off)",
-        "",
-        "| band | hand-offs | opportunities | won | conversion to won |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    for band in sorted(f.band_rows, key=lambda s: float(s.split("-")[0].rstrip("+"))):
-        r = f.band_rows[band]
-        lines.append(f"| {band} | {r['handoffs']} | {r['opportunities']} | {r['won']} | "
-                     f"{_pct(r['won'], r['handoffs'])} |")
-    lines += ["", "### Hand-offs per day", "", "| day | SCORE | REFERRAL | ESCALATION |",
-              "|---|---:|---:|---:|"]
-    for day in sorted(f.handoffs_by_day_path):
-        c = f.handoffs_by_day_path[day]
-        lines.append(f"| {day} | {c['SCORE']} | {c['REFERRAL']} | {c['ESCALATION']} |")
-    lines.append("")
-    return lines
-
-
-def markdown(fs: list[Figures], changes: list[Change] | None, inputs: dict[str, Any],
-             chart_name: str) -> str:
-    lines = ["# leadflow backtest", ""]
-    lines += [f"- Inputs: {inputs['files']}",
-              f"- Records replayed: {inputs['events']} lead events + {inputs['outcomes']} "
-              f"sales outcomes; {inputs['invalid']} invalid records skipped (the worker "
-              "would dead-letter them)",
-              f"- Replay rate: {fs[0].rate:,.0f} records/s"
-              + (f" ({inputs['replay']})" if inputs.get("replay") else ""), "",
-              f"![hand-offs per day]({chart_name})", ""]
-    lines += _section(fs[0], "A" if len(fs) > 1 else "Policy")
-    if len(fs) > 1 and changes is not None:
-        lines += _section(fs[1], "B")
-        lines += [f"## What changes from A (`{fs[0].version}`) to B (`{fs[1].version}`)", ""]
-        a_only = sum(1 for c in changes if c.path_b is None)
-        b_only = sum(1 for c in changes if c.path_a is None)
-        moved = len(changes) - a_only - b_only
-        lines += [f"- {len(changes)} leads change: {a_only} handed off only under A, "
-                  f"{b_only} only under B, {moved} by a different path.", "",
-                  "Top reasons:", "", "| reason | leads |", "|---|---:|"]
-        for why, n in Counter(c.why for c in changes).most_common(10):
-            lines.append(f"| {why} | {n} |")
-        lines += ["", "Examples:", "", "| lead | path under A | path under B | why |",
-                  "|---|---|---|---|"]
-        for c in changes[:25]:
-            lines.append(f"| {c.lead_id} | {c.path_a or '-'} | {c.path_b or '-'} | {c.why} |")
-        lines.append("")
-    return "\n".join(lines)

@@ -36,20 +36,29 @@ def fetch(base: str, lead_id: str, timeout: float,
             return int(err.code), body.decode(errors="replace")
 
 
-def render(view: dict[str, Any]) -> None:
+def _num(x: Any) -> str:
+    """A score or points for people: one decimal, as the worker rounds it."""
+    return f"{x:.1f}" if isinstance(x, int | float) else "-"
+
+
+def render(view: dict[str, Any], console: Any = None) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
-    console = Console()
-    console.print(f"[bold]{view.get('lead_id')}[/bold]  stage [bold cyan]{view.get('stage')}"
-                  f"[/bold cyan]")
+    console = console or Console()
+    console.print(f"[bold]{escape(str(view.get('lead_id')))}[/bold]  stage [bold cyan]"
+                  f"{view.get('stage')}[/bold cyan]")
     if view.get("stage") == "ERASED":
         console.print("personal data erased; only the fact remains")
         return
     facts = Table(show_header=False, box=None, pad_edge=False)
     facts.add_column(style="dim")
     facts.add_column()
-    facts.add_row("score", f"{view.get('score')}")
+    facts.add_row("score", f"{_num(view.get('score'))} at its last event "
+                  f"({_when(view.get('stream_time'))})")
+    facts.add_row("score now", f"{_num(view.get('score_now'))} as of "
+                  f"{_when(view.get('now'))} (decayed)")
     facts.add_row("fit grade", str(view.get("fit_grade")))
     facts.add_row("criteria met", ", ".join(view.get("criteria_met") or []) or "-")
     facts.add_row("queue / owner", f"{view.get('queue') or '-'} / "
@@ -60,22 +69,61 @@ def render(view: dict[str, Any]) -> None:
     facts.add_row("events", str(view.get("events")))
     facts.add_row("policy", str(view.get("policy_version")))
     console.print(facts)
+    why = view.get("why_not_mql")
+    if isinstance(why, dict):
+        _render_why(console, why)
     reasons = view.get("reasons") or []
     if reasons:
-        t = Table(title="why (top reasons)", title_justify="left")
+        t = Table(title="why this score (top reasons, at its last event)", title_justify="left")
         t.add_column("rule")
         t.add_column("points", justify="right")
         for r in reasons:
-            t.add_row(str(r.get("rule")), f"{r.get('points', 0):g}")
+            t.add_row(escape(str(r.get("rule"))), _num(r.get("points")))
         console.print(t)
     history = view.get("recent_history") or []
     if history:
-        h = Table(title="recent history", title_justify="left")
+        h = Table(title="recent history (events and sales)", title_justify="left")
         h.add_column("when")
-        h.add_column("event")
+        h.add_column("what")
         for e in history:
-            h.add_row(_when(e.get("occurred_at")), str(e.get("type")))
+            what = str(e.get("type"))
+            if e.get("queue"):
+                what += f" to {e['queue']}"
+            when = _when(e.get("occurred_at")) if e.get("occurred_at") is not None else (
+                "(time not kept)")
+            h.add_row(when, escape(what))
         console.print(h)
+
+
+def _render_why(console: Any, why: dict[str, Any]) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    unmet = why.get("unmet") or []
+    if not why.get("applies") or not unmet:
+        console.print(f"why not MQL: {escape(str(why.get('summary')))}")
+        return
+    t = Table(title=f"why not MQL (as of {_when(why.get('as_of'))})", title_justify="left")
+    t.add_column("unmet condition")
+    t.add_column("lead", justify="right")
+    t.add_column("needs", justify="right")
+    t.add_column("detail")
+    names = {"score": "score", "fit_grade": "fit grade", "criteria": "criteria met"}
+    for c in unmet:
+        cond = str(c.get("condition"))
+        value, threshold = c.get("value"), c.get("threshold")
+        if cond == "score":
+            shown, need = _num(value), f">= {threshold:g}" if isinstance(
+                threshold, int | float) else str(threshold)
+        elif cond == "fit_grade":
+            shown, need = str(value), f"{threshold} or better"
+        else:
+            shown, need = str(value), f">= {threshold}"
+        detail = str(c.get("text"))
+        if cond == "criteria" and c.get("missing"):
+            detail = "missing: " + ", ".join(c["missing"])
+        t.add_row(names.get(cond, cond), shown, need, escape(detail))
+    console.print(t)
 
 
 def run(

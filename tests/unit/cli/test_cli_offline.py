@@ -75,13 +75,17 @@ def test_demo_export_and_backtest_report(tmp_path: Path) -> None:
     md = (out / "report.md").read_text()
     png = out / "handoffs.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
-    assert "Precision" in md and "Recall" in md and "What changes from A" in md
+    assert "| precision |" in md and "| recall |" in md and "What changes from A" in md
     n = int(re.search(r"Hand-offs: \*\*(\d+)\*\*", md).group(1))  # type: ignore[union-attr]
     assert 10 < n < 300
-    p = re.search(r"Precision .*?\*\*([\d.]+)%", md)
-    assert p is not None and 0 < float(p.group(1)) <= 100
+    p = re.search(r"^\| precision \| ([\d.]+)% \(\d+/\d+\) \| ([\d.]+)%", md, re.MULTILINE)
+    assert p is not None and 0 < float(p.group(1)) <= 100 and 0 < float(p.group(2)) <= 100
     # stricter policy: fewer or equal SCORE hand-offs, and the changes say why
     assert "criteria < 4" in md
+    # people read it: no Python dict, no timing in the report, no warning leaking
+    assert "{'" not in res.output and "Warning" not in res.output
+    assert "records/s" not in md and "replay rate" not in md.lower()
+    assert (out / "report.html").is_file() and (out / "changed_leads.csv").is_file()
 
 
 def test_backtest_errors(tmp_path: Path) -> None:
