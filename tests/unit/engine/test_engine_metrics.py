@@ -125,6 +125,9 @@ class FakeDb:
     def __init__(self, estimate: int) -> None:
         self.estimate = estimate
 
+    def get(self, key: bytes) -> bytes | None:
+        return b"p" if key == b"reserved" and self.estimate else None
+
     def property_int_value(self, name: str) -> int:
         assert name == "rocksdb.estimate-num-keys"
         return self.estimate
@@ -147,11 +150,14 @@ class FakeTable:
 
 
 def test_table_keys_never_iterate_a_rocksdb_store() -> None:
-    assert table_keys(FakeTable({}, 5)) == 5  # memory store: len
+    assert table_keys(FakeTable(dict.fromkeys([b"a", b"b"]), 5)) == 2  # memory store
+    assert table_keys(FakeTable(dict.fromkeys([b"a", b"reserved"]), 5), b"reserved") == 1
     # RocksDB: the store's own estimate, never a count (len would iterate the store)
     # (less Faust's own offset key in each partition's database)
     assert table_keys(FakeTable(FakeStore(3, 4, 0), -1)) == 5
     assert table_keys(FakeTable(FakeStore(1_000_001, 8), -1)) == 1_000_007
+    # the leads table's progress record (one per partition that has one) is no lead
+    assert table_keys(FakeTable(FakeStore(3, 4, 0), -1), b"reserved") == 3
 
 
 def _settings(tmp_path: Path, **kw: Any) -> Settings:
