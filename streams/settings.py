@@ -95,7 +95,7 @@ class Settings:
     security: Security = Security()
     log_level: str = "INFO"
     log_format: str = "text"
-    # How often the SLA watcher looks for due hand-offs, and KPI reports are flushed.
+    # How often wall-clock SLA deadlines are looked at, and KPI reports are flushed.
     sla_check_interval: float = 5.0
     kpi_flush_interval: float = 10.0
     # "wall": SLA deadlines against the wall clock; "event": against stream time (the

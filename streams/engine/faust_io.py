@@ -173,7 +173,8 @@ class LiveRunner:
         config = RunnerConfig(topics={name: runtime.topic_names[name]
                                       for name in ("events", "outcomes")},
                               sla_clock=settings.sla_clock,
-                              max_idle=settings.max_idle_ms / 1000.0)
+                              max_idle=settings.max_idle_ms / 1000.0,
+                              wall_check_every=settings.sla_check_interval)
 
         def on_batch(result: BatchResult, idle_waits: dict[str, int]) -> None:
             record_metrics(result, idle_waits)

@@ -91,6 +91,7 @@ class RunnerConfig:
     topics: dict[str, str]  # logical input ("events", "outcomes") -> topic name
     sla_clock: str = "wall"  # "event" | "wall"
     max_idle: float = 2.0  # seconds
+    wall_check_every: float = 0.0  # seconds between looks at wall-clock deadlines
 
 
 class BatchRunner:
@@ -114,6 +115,7 @@ class BatchRunner:
         self.generation: int | None = None
         self.lock = asyncio.Lock()
         self.event_clock = config.sla_clock == "event"
+        self._wall_checked = float("-inf")
 
     # -- entry points --------------------------------------------------------------------
 
@@ -247,6 +249,9 @@ class BatchRunner:
         progress: dict[int, Progress] = {}
         idle: dict[str, int] = {}
         event_clock = self.event_clock
+        check_wall = not event_clock and mono - self._wall_checked >= self.config.wall_check_every
+        if check_wall:
+            self._wall_checked = mono
         for p, merge in self.merges.items():
             caught_up = self._caught_up(p)
             before = merge.stream_time
@@ -266,7 +271,7 @@ class BatchRunner:
                     batch.apply(rec, item.lead_id, item.model)
                     merge.schedule(item.lead_id, batch.deadline(item.lead_id))
                 done[(rec.topic, rec.partition)] = rec.offset + 1
-            if not event_clock:
+            if check_wall:
                 while (due := merge.due_by_wall(now, caught_up)) is not None:
                     self._fire(batch, merge, p, due[1], now)
             if (ref is not None or merge.stream_time != before

@@ -173,7 +173,7 @@ def test_metrics_has_every_contract_metric_with_the_story_values(observed: Obser
                 and any(n == "leadflow_consumer_lag"
                         and lab["topic"] == obs.settings.topic("events") for n, lab, _ in s)
                 and total(s, "leadflow_consumer_lag", topic=obs.settings.topic("events")) == 0
-                # set by the SLA watcher's timer (every LEADFLOW_SLA_CHECK_INTERVAL)
+                # set by the merge poll from the partitions' open deadlines
                 and total(s, "leadflow_sla_open_handoffs") == 1)
 
     wait_for("engine metrics", engine_settled, timeout=30.0,
