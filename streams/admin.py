@@ -115,9 +115,7 @@ def _admin(settings: Settings) -> KafkaAdminClient:
     config = kafka_client_config(settings)
     if settings.security.protocol == "PLAINTEXT":
         try:
-            return _ClosingAdmin(request_timeout_ms=15000,
-                                 bootstrap_timeout_ms=int(settings.connect_timeout * 1000),
-                                 **config)
+            return _ClosingAdmin(request_timeout_ms=15000, **config)
         except KafkaError:
             raise AdminError(unreachable(settings)) from None
     # Secured: bootstrap in short steps so that a refused login or an untrusted certificate
@@ -134,7 +132,7 @@ def _admin(settings: Settings) -> KafkaAdminClient:
             step = min(_BOOTSTRAP_STEP_SECONDS, max(0.1, deadline - time.monotonic()))
             try:
                 return _ClosingAdmin(request_timeout_ms=15000,
-                                     bootstrap_timeout_ms=int(step * 1000), **config)
+                                     **{**config, "bootstrap_timeout_ms": int(step * 1000)})
             except KafkaError as exc:
                 reason = watch.message(settings)
                 if reason is not None:

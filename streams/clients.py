@@ -40,6 +40,8 @@ def kafka_python_config(settings: Settings, role: str) -> dict[str, Any]:
         "bootstrap_servers": settings.broker_hosts.split(","),
         "security_protocol": sec.protocol,
         "client_id": f"{settings.app_id}-{role}",
+        # a broker that does not answer is one line after LEADFLOW_CONNECT_TIMEOUT_S, not 30 s
+        "bootstrap_timeout_ms": int(settings.connect_timeout * 1000),
     }
     if sec.protocol.startswith("SASL"):
         config.update(sasl_mechanism=sec.sasl_mechanism, sasl_plain_username=sec.sasl_username,

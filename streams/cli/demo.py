@@ -8,8 +8,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from streams.errors import USAGE
-
 if TYPE_CHECKING:
     from streams.demo import Demo
     from streams.settings import Settings
@@ -72,6 +70,7 @@ def _publish(settings: Settings, demo: Demo, rate: float, quiet: bool) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from streams import clients
+    from streams.admin import unreachable
     from streams.codecs import SchemaRegistryError
 
     codecs = clients.codecs(settings)  # Confluent wire format when a registry is set
@@ -79,9 +78,9 @@ def _publish(settings: Settings, demo: Demo, rate: float, quiet: bool) -> None:
         producer = KafkaProducer(**clients.kafka_python_config(settings, "demo"), acks="all",
                                  linger_ms=20, request_timeout_ms=15000)
     except KafkaError:
-        typer.echo(f"leadflow: no Kafka broker at {settings.broker_hosts} "
-                   "(start one: make kafka-start)", err=True)
-        raise typer.Exit(USAGE) from None
+        typer.echo(f"leadflow: {unreachable(settings)} (start one: make kafka-start)",
+                   err=True)
+        raise typer.Exit(1) from None
     topics = {"events": settings.topic("events"), "outcomes": settings.topic("outcomes")}
     total = len(demo.records)
     started = time.monotonic()

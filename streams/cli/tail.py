@@ -71,6 +71,7 @@ def run(
     from kafka.errors import KafkaError
 
     from streams import clients
+    from streams.admin import unreachable
     from streams.codecs import CodecError, SchemaRegistryError
     from streams.settings import Settings
 
@@ -82,8 +83,8 @@ def run(
         consumer = KafkaConsumer(**clients.kafka_python_config(settings, "tail"),
                                  enable_auto_commit=False, consumer_timeout_ms=300,
                                  request_timeout_ms=int(max(timeout, 1) * 1000) + 1000)
-    except KafkaError as err:
-        typer.echo(f"leadflow: no Kafka broker at {settings.broker_hosts} ({err})", err=True)
+    except KafkaError:
+        typer.echo(f"leadflow: {unreachable(settings)}", err=True)
         raise typer.Exit(1) from None
     printed = 0
     undecodable = 0
