@@ -182,9 +182,12 @@ class LiveRunner:
             if result.dead_letters:
                 log_dead_letters(log, result.dead_letters)
 
+        from streams.engine.shadow_faust import shadow_runner
+
         self.runner = BatchRunner(processor, FaustConsumer(app, runtime),
                                   TableStore(app, runtime), config, runtime.clock,
-                                  on_batch=on_batch, on_resync=metrics.count_resync)
+                                  on_batch=on_batch, on_resync=metrics.count_resync,
+                                  shadow=shadow_runner(app, runtime))
         self.source_of = runtime.topics.source_of
         self.app = app
         self.is_ready = is_ready
