@@ -128,3 +128,19 @@ def test_cli_lead_says_why_not_mql(worker: str) -> None:
                lines), out
     assert "40.0" in out and "38.2024" not in out
     assert "Jane" not in out and "acme" not in out.lower()
+
+
+def test_shadow_summary_shows_stage_and_score_only() -> None:
+    from streams.domain import LeadEvent, load_policy, step
+    from streams.lead_view import shadow_summary
+    from streams.paths import DEFAULT_POLICY
+    from tests.support.kafka_io import lead_event
+    from tests.support.stories import BANT
+
+    policy = load_policy(DEFAULT_POLICY)
+    state, _ = step(None, LeadEvent.from_record(lead_event(
+        "e1", "L1", "DEMO_REQUESTED", 1_767_225_600_000, attributes=BANT)), policy, 0)
+    body = shadow_summary(state, policy)
+    assert body == {"stage": state.stage.value, "score": 40.0, "score_now": 40.0,
+                    "queue": None, "policy_version": policy.version}
+    assert "acme" not in str(body).lower()

@@ -165,3 +165,15 @@ def test_without_a_shadow_the_runner_has_none() -> None:
                          RunnerConfig(topics=TOPICS), wall_clock=lambda: NOW)
     assert runner.shadow is None
     assert isinstance(MemoryShadowStore(), MemoryStore)
+
+
+def test_open_deadlines_tell_the_shadows_apart(shadow70: Policy) -> None:
+    from streams.engine.merge import PartitionMerge
+    from streams.engine.shadow import SHADOW_TAG
+
+    merge = PartitionMerge(("events", "outcomes"))
+    merge.schedule("L1", 10)
+    merge.schedule(SHADOW_TAG + "L1", 20)
+    merge.schedule(SHADOW_TAG + "L2", 30)
+    assert merge.open_deadlines() == 3
+    assert merge.open_deadlines_tagged(SHADOW_TAG) == 2
