@@ -486,6 +486,10 @@ def count_shadow_diff(kind: str, n: int = 1) -> None:
     SHADOW_DIFFS.labels(kind=_bounded(kind, SHADOW_DIFF_KINDS)).inc(n)
 
 
+for _kind in sorted(SHADOW_DIFF_KINDS):  # every kind from the start: the first is an increase
+    SHADOW_DIFFS.labels(kind=_kind)
+
+
 READY: Final = Gauge(
     "leadflow_ready",
     "1 when the worker is consuming and its tables are recovered, else 0.",
