@@ -144,3 +144,21 @@ def test_shadow_summary_shows_stage_and_score_only() -> None:
     assert body == {"stage": state.stage.value, "score": 40.0, "score_now": 40.0,
                     "queue": None, "policy_version": policy.version}
     assert "acme" not in str(body).lower()
+
+
+def test_cli_lead_shows_the_shadow_when_there_is_one() -> None:
+    import io
+
+    from rich.console import Console
+
+    from streams.cli.lead import render
+
+    base = {"lead_id": "L1", "stage": "ENGAGED", "score": 60.0}
+    for shadow, shown in ((None, False), ({"stage": "RAW", "score": 12.5,
+                                           "policy_version": "v+1"}, True)):
+        out = io.StringIO()
+        render(dict(base, shadow=shadow), Console(file=out, width=120))
+        text = out.getvalue()
+        assert ("shadow policy" in text) is shown
+        if shown:
+            assert "RAW, score 12.5 (v+1)" in text
