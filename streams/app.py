@@ -89,8 +89,11 @@ class LeadflowApp(faust.App):
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None,
-               policy: Policy | None = None) -> LeadflowApp:
-    """Build the worker app. Nothing here talks to Kafka; that happens when it starts."""
+               policy: Policy | None = None, shadow_policy: Policy | None = None
+               ) -> LeadflowApp:
+    """Build the worker app. Nothing here talks to Kafka; that happens when it starts.
+    A shadow policy is used when ``settings.shadow_policy_path`` is set (``shadow_policy``:
+    that file, already loaded)."""
     from agents import ALL as agent_modules  # explicit discovery, no scanning
     from streams import tables, topics, web
     from streams.engine import metrics as engine_metrics
@@ -98,6 +101,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     from streams.kpi_store import KpiStore
 
     policy = policy or load_policy(settings.policy_path)
+    if settings.shadow_policy_path is None:
+        shadow_policy = None
+    elif shadow_policy is None:
+        shadow_policy = load_policy(settings.shadow_policy_path)
     app = LeadflowApp(settings.app_id, **faust_config(settings))
     app.web_token = settings.web_token
     runtime = Runtime(
@@ -106,6 +113,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
         policy=policy,
         codecs=codecs(settings),
         topic_names={n: settings.topic(n) for n in settings.topics.all()},
+        shadow_policy=shadow_policy,
     )
     runtime.topics = topics.declare(app, settings)
     runtime.tables = tables.declare(app, settings)
@@ -148,5 +156,7 @@ def _setup_metrics(runtime: Runtime) -> None:
         window_seconds=sla.report_window_ms / 1000.0,
     )
     names = list(runtime.topic_names.values())
-    runtime.extras["engine_metrics"] = metrics.EngineMetrics(
-        names, ("leads", "sla-deadlines", "kpi-windows"))
+    tables: tuple[str, ...] = ("leads", "sla-deadlines", "kpi-windows")
+    if runtime.shadow_policy is not None:
+        tables += ("shadow-leads", "shadow-sla-deadlines")
+    runtime.extras["engine_metrics"] = metrics.EngineMetrics(names, tables)

@@ -5,6 +5,10 @@ writes its keys. Every worker also follows the table's changelog topic from the 
 consumer group: all partitions), so any worker merges the same figures for ``GET /kpis``
 and the report. (Faust's GlobalTable would do this, but its standby recovery hung our
 two-worker start-up.)
+
+With a shadow policy, its hand-offs are counted in the same table under
+``shadow|<window start>|<partition>`` (``observe_shadow``): ``GET /kpis`` shows them beside
+the live ones; the SlaReport records stay the live policy's.
 """
 
 from __future__ import annotations
@@ -15,9 +19,11 @@ from typing import Any
 
 from faust.types import TableT
 
-from streams.domain import Policy
-from streams.domain.kpis import KpiAggregate, window_of, window_start
+from streams.domain import Policy, QualifiedLead
+from streams.domain.kpis import Figures, KpiAggregate, window_of, window_start
 from streams.engine.events import at_event
+
+SHADOW_PREFIX = "shadow|"
 
 
 class KpiStore:
@@ -50,10 +56,43 @@ class KpiStore:
             with at_event(rec.ref):
                 self.table[key] = json.dumps(agg.to_dict(), separators=(",", ":")).encode()
 
+    def observe_shadow(self, outputs: list[tuple[Any, Any]]) -> None:
+        """Count the shadow's hand-offs (its other outputs are not reported) per window."""
+        groups: dict[bytes, tuple[Figures, Any]] = {}
+        for out, rec in outputs:
+            if type(out) is not QualifiedLead:
+                continue
+            ws = window_start(out.handed_off_at, self.window_ms)
+            key = f"{SHADOW_PREFIX}{ws}|{rec.partition}".encode()
+            if key not in groups:
+                with at_event(rec.ref):
+                    raw = self.table.get(key)
+                groups[key] = (Figures.from_dict(json.loads(raw)) if raw else Figures(), rec)
+            figures = groups[key][0]
+            figures.handoffs += 1
+            path = out.path.value
+            figures.handoffs_by_path[path] = figures.handoffs_by_path.get(path, 0) + 1
+            figures.handoffs_by_queue[out.queue] = figures.handoffs_by_queue.get(out.queue, 0) + 1
+        for key, (figures, rec) in groups.items():
+            with at_event(rec.ref):
+                self.table[key] = json.dumps(figures.to_dict(), separators=(",", ":")).encode()
+
+    def shadow_handoffs(self, ws: int) -> dict[str, Any]:
+        """The shadow's hand-offs in window ``ws``, over all partitions."""
+        total = Figures()
+        prefix = f"{SHADOW_PREFIX}{ws}|".encode()
+        for key, raw in list(self.view.items()):
+            if key.startswith(prefix):
+                total.merge(Figures.from_dict(json.loads(raw)))
+        return {"handoffs": total.handoffs, "handoffs_by_path": total.handoffs_by_path,
+                "handoffs_by_queue": total.handoffs_by_queue}
+
     def windows(self) -> dict[int, KpiAggregate]:
         """Every window's aggregate, merged over all partitions this worker can see."""
         merged: dict[int, KpiAggregate] = defaultdict(self._new)
         for key, raw in list(self.view.items()):
+            if key.startswith(b"shadow|"):
+                continue
             ws = int(key.decode().split("|", 1)[0])
             merged[ws].merge(KpiAggregate.from_dict(json.loads(raw)))
         return dict(merged)

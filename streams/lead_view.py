@@ -81,3 +81,15 @@ def lead_view(state: LeadState, policy: Policy, now: int | None = None) -> dict[
         "events": state.events,
         "policy_version": policy.version,
     }
+
+
+def shadow_summary(state: LeadState, policy: Policy, now: int | None = None) -> dict[str, Any]:
+    """What ``/leads/{id}`` shows under ``shadow``: the shadow policy's stage and score."""
+    at = state.clock if now is None else max(now, state.clock)
+    return {
+        "stage": state.stage.value,
+        "score": shown(current_score(state, policy.scoring)),
+        "score_now": shown(score_at(state, at, policy.scoring)),
+        "queue": state.ho_queue or None,
+        "policy_version": policy.version,
+    }

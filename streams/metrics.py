@@ -58,6 +58,7 @@ __all__ = [
     "count_idle_wait",
     "count_outcome",
     "count_resync",
+    "count_shadow_diff",
     "count_sla_breach",
     "count_stage_transition",
     "known_queues",
@@ -469,6 +470,26 @@ for _input in sorted(IDLE_INPUTS):
     IDLE_WAITS.labels(input=_input)
 
 
+SHADOW_DIFF_KINDS: Final = frozenset({"STAGE", "HANDOFF", "PATH", "QUEUE", "SCORE_BAND"})
+SHADOW_DIFFS: Final = Counter(
+    "leadflow_shadow_diffs",
+    "Decisions of the shadow policy (LEADFLOW_SHADOW_POLICY) that differ from the live "
+    "policy's on the same input record, by kind of difference (a ShadowDiff record counts "
+    "once per kind it carries).",
+    ["kind"],
+    registry=REGISTRY,
+)
+
+
+def count_shadow_diff(kind: str, n: int = 1) -> None:
+    """Count ``n`` shadow diffs of ``kind`` (STAGE, HANDOFF, PATH, QUEUE, SCORE_BAND)."""
+    SHADOW_DIFFS.labels(kind=_bounded(kind, SHADOW_DIFF_KINDS)).inc(n)
+
+
+for _kind in sorted(SHADOW_DIFF_KINDS):  # every kind from the start: the first is an increase
+    SHADOW_DIFFS.labels(kind=_kind)
+
+
 READY: Final = Gauge(
     "leadflow_ready",
     "1 when the worker is consuming and its tables are recovered, else 0.",
@@ -562,6 +583,7 @@ METRIC_NAMES: Final = frozenset(
         "leadflow_ready",
         "leadflow_resyncs_total",
         "leadflow_idle_waits_total",
+        "leadflow_shadow_diffs_total",
     }
 )
 

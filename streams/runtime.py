@@ -35,6 +35,8 @@ class Runtime:
     # own stream time is kept by the engine): the horizon of closed KPI windows.
     watermark: int = 0
     extras: dict[str, Any] = field(default_factory=dict)
+    # The shadow policy (LEADFLOW_SHADOW_POLICY), run beside the live one; None: none.
+    shadow_policy: Policy | None = None
     # Sends records in batches and waits for Kafka's acks (streams.engine.delivery), set by
     # create_app: last offset per (topic, partition).
     deliver: Callable[[Sequence[Send]], Awaitable[dict[tuple[str, int], int]]] = field(

@@ -58,6 +58,7 @@ class TopicNames:
     feedback: str = "marketing.feedback"
     sla_reports: str = "marketing.sla-reports"
     dead_letter: str = "leads.dead-letter"
+    shadow_diffs: str = "leads.shadow-diffs"
 
     def all(self) -> dict[str, str]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -80,6 +81,8 @@ class Settings:
     broker: str = "kafka://127.0.0.1:9092"
     app_id: str = "leadflow"
     policy_path: Path = DEFAULT_POLICY
+    # A second policy run beside the live one, writing only ShadowDiff records (contract 4a).
+    shadow_policy_path: Path | None = None
     store: str = "rocksdb://"
     data_dir: Path = DEFAULT_DATA_DIR
     web_host: str = "127.0.0.1"
@@ -298,6 +301,7 @@ def _read(environ: Mapping[str, str]) -> Settings:
         broker=_get(env, "BROKER", _broker, d.broker),
         app_id=_get(env, "APP_ID", _app_id, d.app_id),
         policy_path=_get(env, "POLICY", _existing_file, d.policy_path),
+        shadow_policy_path=_get(env, "SHADOW_POLICY", _existing_file, None),
         store=_get(env, "STORE", _store, d.store),
         data_dir=_get(env, "DATA_DIR", _path, d.data_dir),
         web_host=_get(env, "WEB_HOST", _text, d.web_host),
@@ -331,7 +335,7 @@ def _read(environ: Mapping[str, str]) -> Settings:
 KNOWN_VARIABLES: frozenset[str] = frozenset(
     PREFIX + name
     for name in (
-        "BROKER", "APP_ID", "POLICY", "STORE", "DATA_DIR", "WEB_HOST", "WEB_PORT",
+        "BROKER", "APP_ID", "POLICY", "SHADOW_POLICY", "STORE", "DATA_DIR", "WEB_HOST", "WEB_PORT",
         "WEB_TOKEN",
         "TOPIC_PREFIX", "PARTITIONS", "REPLICATION", "AUTO_CREATE_TOPICS",
         "SCHEMA_REGISTRY_URL", "SECURITY_PROTOCOL", "SASL_MECHANISM", "SASL_USERNAME",
@@ -355,6 +359,8 @@ def describe(settings: Settings) -> dict[str, Any]:
         "broker": settings.broker,
         "app_id": settings.app_id,
         "policy": str(settings.policy_path),
+        "shadow_policy": None if settings.shadow_policy_path is None
+        else str(settings.shadow_policy_path),
         "store": settings.store,
         "web": f"{settings.web_host}:{settings.web_port}",
         "topic_prefix": settings.topic_prefix,

@@ -9,7 +9,11 @@
   hand-offs, so a worker rebuilds a partition's deadline heap from open deadlines, not from
   every lead.
 - ``kpi-windows``: "<window start>|<partition>" -> KPI aggregate (JSON), one writer per
-  partition, so partial aggregates merge without races.
+  partition, so partial aggregates merge without races; with a shadow policy also
+  "shadow|<window start>|<partition>" -> the shadow's hand-off counts.
+- ``shadow-leads`` and ``shadow-sla-deadlines``: the same as ``leads`` and
+  ``sla-deadlines`` for the shadow policy (``LEADFLOW_SHADOW_POLICY``), declared only when
+  one is configured (so their changelogs exist only then).
 
 Keys are raw UTF-8 bytes: the same bytes the input records are keyed (and partitioned) by,
 so Faust's key routing for ``GET /leads/{id}`` finds the worker that owns the lead.
@@ -38,6 +42,8 @@ class Tables:
     leads: TableT[bytes, bytes]
     deadlines: TableT[bytes, bytes]
     kpis: TableT[bytes, bytes]
+    shadow_leads: TableT[bytes, bytes] | None = None
+    shadow_deadlines: TableT[bytes, bytes] | None = None
 
 
 def declare(app: faust.App, settings: Settings) -> Tables:
@@ -48,10 +54,17 @@ def declare(app: faust.App, settings: Settings) -> Tables:
     erasure_ms = str(int(settings.erasure_compaction_seconds * 1000))
     leads_changelog = {"segment.ms": erasure_ms, "min.cleanable.dirty.ratio": "0.01",
                        "max.compaction.lag.ms": erasure_ms}
+    shadow = settings.shadow_policy_path is not None
     return Tables(
         leads=app.Table("leads", help="Per-lead state", extra_topic_configs=leads_changelog,
                         **common),
         deadlines=app.Table("sla-deadlines", help="Open SLA deadlines", **common),
         kpis=app.Table("kpi-windows", help="KPI aggregates per window and partition",
                        **common),
+        shadow_leads=app.Table("shadow-leads", help="Per-lead state under the shadow policy",
+                               extra_topic_configs=leads_changelog, **common)
+        if shadow else None,
+        shadow_deadlines=app.Table("shadow-sla-deadlines",
+                                   help="Open SLA deadlines under the shadow policy",
+                                   **common) if shadow else None,
     )

@@ -31,9 +31,11 @@ def is_ready(app: faust.App) -> bool:
 
 def attach(app: faust.App, runtime: Runtime) -> None:
     from streams.domain import decode_state
-    from streams.lead_view import lead_view
+    from streams.lead_view import lead_view, shadow_summary
 
     leads = runtime.tables.leads
+    shadow_leads = runtime.tables.shadow_leads
+    shadow = runtime.shadow_policy
 
     @app.page("/health/live")
     class Live(View):
@@ -55,7 +57,19 @@ def attach(app: faust.App, runtime: Runtime) -> None:
         if raw is None:
             return web.json({"error": "unknown lead", "lead_id": lead_id}, status=404)
         # "now" is the worker's clock: the wall clock, or stream time with the event clock
-        return web.json(lead_view(decode_state(raw), runtime.policy, runtime.view_clock()))
+        now = runtime.view_clock()
+        body = lead_view(decode_state(raw), runtime.policy, now)
+        # (an erased lead shows only the fact, under either policy)
+        body["shadow"] = None if body["stage"] == "ERASED" else shadow_view(lead_id, now)
+        return web.json(body)
+
+    def shadow_view(lead_id: str, now: int) -> dict[str, Any] | None:
+        """The shadow policy's stage and score of the lead (same partition, same worker);
+        null without a shadow policy or before the shadow saw the lead."""
+        if shadow is None or shadow_leads is None:
+            return None
+        raw = shadow_leads.get(lead_id.encode())
+        return None if raw is None else shadow_summary(decode_state(raw), shadow, now)
 
     @app.page("/accounts/{account_id}")
     class Account(View):
@@ -72,10 +86,18 @@ def attach(app: faust.App, runtime: Runtime) -> None:
             windows = store.windows()
             ws = store.window_containing(runtime.view_clock())
             body = {
-                "current": store.report(ws, windows.get(ws)),
-                "windows": [store.report(w, a) for w, a in sorted(windows.items())[-7:]],
+                "current": report(ws, windows.get(ws)),
+                "windows": [report(w, a) for w, a in sorted(windows.items())[-7:]],
             }
             return self.json(body)
+
+    def report(ws: int, agg: Any) -> dict[str, Any]:
+        """A window's live report, with the shadow's hand-offs beside it (null without a
+        shadow policy)."""
+        store = runtime.kpis
+        body = store.report(ws, agg)
+        body["shadow"] = None if shadow is None else store.shadow_handoffs(ws)
+        return body
 
     @app.page("/metrics")
     class Metrics(View):

@@ -68,6 +68,10 @@ def render(view: dict[str, Any], console: Any = None) -> None:
     facts.add_row("campaigns", ", ".join(view.get("campaigns") or []) or "-")
     facts.add_row("events", str(view.get("events")))
     facts.add_row("policy", str(view.get("policy_version")))
+    shadow = view.get("shadow")
+    if isinstance(shadow, dict):  # LEADFLOW_SHADOW_POLICY: what the candidate policy says
+        facts.add_row("shadow policy", f"{shadow.get('stage')}, score "
+                      f"{_num(shadow.get('score'))} ({shadow.get('policy_version')})")
     console.print(facts)
     why = view.get("why_not_mql")
     if isinstance(why, dict):

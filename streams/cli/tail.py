@@ -27,6 +27,8 @@ ALIASES = {
     "marketing.sla-reports": "sla_reports",
     "dead_letter": "dead_letter", "dead-letter": "dead_letter", "dead-letters": "dead_letter",
     "leads.dead-letter": "dead_letter",
+    "shadow_diffs": "shadow_diffs", "shadow-diffs": "shadow_diffs",
+    "leads.shadow-diffs": "shadow_diffs",
 }
 
 
@@ -53,8 +55,9 @@ def jsonable(value: Any) -> Any:
 
 def run(
     topic: str = typer.Argument(..., help="Logical name (events, outcomes, transitions, "
-                                "qualified, feedback, sla_reports, dead_letter), a default "
-                                "name such as leads.transitions, or a real topic name."),
+                                "qualified, feedback, sla_reports, dead_letter, shadow_diffs), "
+                                "a default name such as leads.transitions, or a real topic "
+                                "name."),
     follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new records "
                                 "until Ctrl-C."),
     from_beginning: bool = typer.Option(False, "--from-beginning", help="Start at the "

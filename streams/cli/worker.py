@@ -39,12 +39,17 @@ def run() -> None:
     log_event(log, EVENT_START, **describe(settings))
     # The user's own mistakes first: a bad policy is refused before Kafka is even asked.
     policy = load_or_exit(settings.policy_path)
+    shadow = (None if settings.shadow_policy_path is None
+              else load_or_exit(settings.shadow_policy_path))
     ensure_data_dir(settings)
     check_web_port(settings)
     preflight(settings)
-    app = create_app(settings, policy=policy)
+    app = create_app(settings, policy=policy, shadow_policy=shadow)
     ensure_internal_topics(settings, app)
     log_event(log, EVENT_POLICY_LOADED, version=policy.version, source=str(policy.source))
+    if shadow is not None:
+        log_event(log, EVENT_POLICY_LOADED, version=shadow.version, source=str(shadow.source),
+                  shadow=True)
     worker = Worker(app, loglevel=settings.log_level.lower(), quiet=True,
                     override_logging=False, redirect_stdouts=False)
     worker.spinner = None  # it writes terminal escapes to stdout even when not a tty

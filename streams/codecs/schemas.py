@@ -40,6 +40,7 @@ KINDS: tuple[str, ...] = (
     "MarketingFeedback",
     "SlaReport",
     "DeadLetter",
+    "ShadowDiff",
 )
 INPUT_KINDS: tuple[str, ...] = ("LeadEvent", "SalesOutcome")
 

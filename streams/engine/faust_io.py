@@ -22,6 +22,7 @@ from streams.engine import faust_private
 from streams.engine.delivery import Send
 from streams.engine.events import PartitionRef, at_event
 from streams.engine.runner import TP, BatchRunner, Progress, RunnerConfig
+from streams.engine.shadow import SHADOW_TAG
 from streams.engine.state_writes import TableWrites
 from streams.logs import log_dead_letters
 from streams.processor import BatchResult, Inbound, LeadProcessor
@@ -183,9 +184,12 @@ class LiveRunner:
             if result.dead_letters:
                 log_dead_letters(log, result.dead_letters)
 
+        from streams.engine.shadow_faust import shadow_runner  # (imports this module)
+
         self.runner = BatchRunner(processor, FaustConsumer(app, runtime),
                                   TableStore(app, runtime), config, runtime.clock,
-                                  on_batch=on_batch, on_resync=metrics.count_resync)
+                                  on_batch=on_batch, on_resync=metrics.count_resync,
+                                  shadow=shadow_runner(app, runtime))
         self.source_of = runtime.topics.source_of
         self.app = app
         self.is_ready = is_ready
@@ -203,8 +207,11 @@ class LiveRunner:
         """Between batches: bounded waits given up, wall-clock deadlines fired."""
         if self.is_ready(self.app):
             await guarded(self.runner.poll())
-            metrics.set_open_handoffs(sum(m.open_deadlines()
-                                          for m in self.runner.merges.values()))
+            merges = self.runner.merges.values()
+            open_handoffs = sum(m.open_deadlines() for m in merges)
+            if self.runner.shadow is not None:  # the live policy's hand-offs only
+                open_handoffs -= sum(m.open_deadlines_tagged(SHADOW_TAG) for m in merges)
+            metrics.set_open_handoffs(open_handoffs)
 
 
 async def guarded(work: Any) -> None:

@@ -16,6 +16,7 @@ from kafka.partitioner.default import murmur2
 
 from streams.domain import LeadState
 from streams.engine.runner import TP, BatchRunner, Progress, RunnerConfig
+from streams.engine.shadow import ShadowResult, ShadowRunner
 from streams.processor import BatchResult, Inbound, LeadProcessor, Outbound
 
 
@@ -91,6 +92,21 @@ class MemoryStore:
             self.progress[p] = Progress(where.stream_time, dict(where.offsets))
 
 
+@dataclass
+class MemoryShadowStore(MemoryStore):
+    """The shadow's tables; ``outbound`` holds only its ShadowDiff records."""
+
+    diffs: list[Any] = field(default_factory=list)  # ShadowDiff, in order
+
+    async def save(self, result: ShadowResult, progress: dict[int, Progress]  # type: ignore[override]
+                   ) -> None:
+        await super().save(BatchResult(states=result.batch.states,
+                                       deadlines=result.batch.deadlines,
+                                       outputs=result.batch.outputs), progress)
+        self.outbound.extend(result.outbound)
+        self.diffs.extend(result.diffs)
+
+
 @dataclass(frozen=True)
 class Record:
     """An input record as Kafka holds it."""
@@ -105,12 +121,25 @@ def replay(records: Sequence[Record], processor: LeadProcessor, partitions: int,
     """Every record on its partition (by key, as the producer put it; unkeyed ones on
     partition 0), in send order per input partition; the whole history read as a backlog
     with every input caught up, event clock. Returns the tables and outputs."""
+    return replay_with_shadow(records, processor, None, partitions, now, topics)[0]
+
+
+def replay_with_shadow(records: Sequence[Record], processor: LeadProcessor,
+                       shadow: LeadProcessor | None, partitions: int, now: int,
+                       topics: dict[str, str] | None = None
+                       ) -> tuple[MemoryStore, MemoryShadowStore]:
+    """``replay`` with a shadow policy beside the live one, as the worker runs it with
+    ``LEADFLOW_SHADOW_POLICY``: (live tables and outputs, the shadow's tables and
+    ShadowDiff records). The offline reference of the live shadow."""
     topics = topics or {"events": "events", "outcomes": "outcomes"}
     consumer = MemoryConsumer()
     store = MemoryStore()
+    shadow_store = MemoryShadowStore()
     runner = BatchRunner(processor, consumer, store,
                          RunnerConfig(topics=topics, sla_clock="event"),
-                         wall_clock=lambda: now)
+                         wall_clock=lambda: now,
+                         shadow=None if shadow is None else ShadowRunner(
+                             shadow, processor.policy, shadow_store))
     inbound: list[Inbound] = []
     for r in records:
         p = 0 if r.key is None else partition_of(r.key, partitions)
@@ -126,4 +155,4 @@ def replay(records: Sequence[Record], processor: LeadProcessor, partitions: int,
         await runner.run(inbound)  # all of it at once: every input read to its end
 
     asyncio.run(run())
-    return store
+    return store, shadow_store

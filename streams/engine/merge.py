@@ -123,6 +123,10 @@ class PartitionMerge:
     def open_deadlines(self) -> int:
         return len(self._due)
 
+    def open_deadlines_tagged(self, tag: str) -> int:
+        """Open deadlines whose key starts with ``tag`` (a shadow policy's)."""
+        return sum(1 for lead in self._due if lead.startswith(tag))
+
     def _pop_due(self, until: int, inclusive: bool) -> tuple[int, str] | None:
         heap = self._heap
         while heap:

@@ -29,6 +29,7 @@ from streams.codecs import CodecError
 from streams.engine.events import PartitionRef
 from streams.engine.merge import UNTIMED, Item, PartitionMerge
 from streams.engine.ordering import PartitionCursors, Verdict
+from streams.engine.shadow import SHADOW_TAG, ShadowBatch, ShadowRunner
 from streams.processor import BatchResult, Inbound, LeadProcessor
 
 log = logging.getLogger("leadflow.engine")
@@ -99,7 +100,8 @@ class BatchRunner:
                  config: RunnerConfig, wall_clock: Callable[[], int],
                  monotonic: Callable[[], float] = time.monotonic,
                  on_batch: Callable[[BatchResult, dict[str, int]], None] | None = None,
-                 on_resync: Callable[[str], None] | None = None) -> None:
+                 on_resync: Callable[[str], None] | None = None,
+                 shadow: ShadowRunner | None = None) -> None:
         self.processor = processor
         self.consumer = consumer
         self.store = store
@@ -116,6 +118,7 @@ class BatchRunner:
         self.lock = asyncio.Lock()
         self.event_clock = config.sla_clock == "event"
         self._wall_checked = float("-inf")
+        self.shadow = shadow  # a second policy beside the live one (contract 4a), or None
 
     # -- entry points --------------------------------------------------------------------
 
@@ -175,6 +178,10 @@ class BatchRunner:
                 if tp not in targets and offset > (self.consumer.committed(tp) or 0):
                     # the states include records past the commit: resume after them
                     self.cursors.skip_to(tp, offset)
+        if self.shadow is not None:  # its deadlines share the heap, tagged
+            for p, deadlines in self.shadow.resume(partitions).items():
+                for lead, due in deadlines.items():
+                    self._merge(p).schedule(SHADOW_TAG + lead, due)
 
     def _merge(self, partition: int) -> PartitionMerge:
         merge = self.merges.get(partition)
@@ -245,6 +252,7 @@ class BatchRunner:
         now = self.wall_clock()
         mono = self.monotonic()
         batch = self.processor.batch(self.store.load, now)
+        shadow = None if self.shadow is None else self.shadow.batch(batch)
         done: dict[TP, int] = {}
         progress: dict[int, Progress] = {}
         idle: dict[str, int] = {}
@@ -263,17 +271,20 @@ class BatchRunner:
                 merge.applied[rec.source] = rec.offset + 1
                 if event_clock:
                     while (due := merge.due_before(item.t)) is not None:
-                        self._fire(batch, merge, p, due[1], due[0])
+                        self._fire(batch, merge, p, due[1], due[0], shadow)
                 if item.error is not None:
                     batch.dead_letter(rec, item.error)
                 else:
                     assert item.lead_id is not None
-                    batch.apply(rec, item.lead_id, item.model)
+                    if shadow is None:
+                        batch.apply(rec, item.lead_id, item.model)
+                    else:  # applies it to the live batch too
+                        shadow.apply(rec, item.lead_id, item.model, merge)
                     merge.schedule(item.lead_id, batch.deadline(item.lead_id))
                 done[(rec.topic, rec.partition)] = rec.offset + 1
             if check_wall:
                 while (due := merge.due_by_wall(now, caught_up)) is not None:
-                    self._fire(batch, merge, p, due[1], now)
+                    self._fire(batch, merge, p, due[1], now, shadow)
             if (ref is not None or merge.stream_time != before
                     or batch.result.ticks != fired):
                 progress[p] = Progress(merge.stream_time, self._offsets(p, merge),
@@ -282,8 +293,11 @@ class BatchRunner:
                 idle[name] = idle.get(name, 0) + n
             merge.idle_waits.clear()
         result = batch.result
-        if not done and not result.states and not result.outbound and not idle:
+        if (not done and not result.states and not result.outbound and not idle
+                and (shadow is None or not shadow.result.pending)):
             return
+        if shadow is not None:  # first: see streams.engine.shadow
+            await shadow.runner.save(shadow, progress)
         await self.store.save(result, progress)
         if done:
             self.consumer.mark_done(done, self.generation if self.generation is not None
@@ -292,9 +306,16 @@ class BatchRunner:
             self.on_batch(result, idle)
 
     def _fire(self, batch: Any, merge: PartitionMerge, partition: int, lead_id: str,
-              now: int) -> None:
+              now: int, shadow: ShadowBatch | None = None) -> None:
+        tagged = lead_id[0] == SHADOW_TAG
+        if tagged:
+            lead_id = lead_id[1:]
         rec = Inbound("events", self.config.topics["events"], partition, -1,
                       lead_id.encode(), None, self._ref(partition))
+        if tagged:
+            assert shadow is not None
+            shadow.tick(lead_id, rec, now, merge)
+            return
         batch.tick(lead_id, rec, now)
         merge.schedule(lead_id, batch.deadline(lead_id))
 

@@ -128,3 +128,37 @@ def test_cli_lead_says_why_not_mql(worker: str) -> None:
                lines), out
     assert "40.0" in out and "38.2024" not in out
     assert "Jane" not in out and "acme" not in out.lower()
+
+
+def test_shadow_summary_shows_stage_and_score_only() -> None:
+    from streams.domain import LeadEvent, load_policy, step
+    from streams.lead_view import shadow_summary
+    from streams.paths import DEFAULT_POLICY
+    from tests.support.kafka_io import lead_event
+    from tests.support.stories import BANT
+
+    policy = load_policy(DEFAULT_POLICY)
+    state, _ = step(None, LeadEvent.from_record(lead_event(
+        "e1", "L1", "DEMO_REQUESTED", 1_767_225_600_000, attributes=BANT)), policy, 0)
+    body = shadow_summary(state, policy)
+    assert body == {"stage": state.stage.value, "score": 40.0, "score_now": 40.0,
+                    "queue": None, "policy_version": policy.version}
+    assert "acme" not in str(body).lower()
+
+
+def test_cli_lead_shows_the_shadow_when_there_is_one() -> None:
+    import io
+
+    from rich.console import Console
+
+    from streams.cli.lead import render
+
+    base = {"lead_id": "L1", "stage": "ENGAGED", "score": 60.0}
+    for shadow, shown in ((None, False), ({"stage": "RAW", "score": 12.5,
+                                           "policy_version": "v+1"}, True)):
+        out = io.StringIO()
+        render(dict(base, shadow=shadow), Console(file=out, width=120))
+        text = out.getvalue()
+        assert ("shadow policy" in text) is shown
+        if shown:
+            assert "RAW, score 12.5 (v+1)" in text

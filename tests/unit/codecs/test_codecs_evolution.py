@@ -104,3 +104,14 @@ def test_catalog_without_history_rejects_old_payloads(
     bare = AvroCodecs(SchemaCatalog.load(SCHEMAS_DIR, None))
     with pytest.raises(DecodeError, match="unknown schema fingerprint"):
         bare.decode("LeadEvent", data)
+
+
+def test_shadow_diff_is_under_the_guard(tmp_path: Path) -> None:
+    """ShadowDiff's first published version is kept: a field added without a default is
+    caught like any other record's."""
+    assert (SCHEMA_HISTORY_DIR / "ShadowDiff.v1.avsc").is_file()
+    schemas, history = _copy_tree(tmp_path)
+    _edit(schemas / "ShadowDiff.avsc",
+          lambda s: s["fields"].append({"name": "tenant", "type": "string", "doc": "x"}))
+    found = check_history(schemas, history)
+    assert any(p.record == "ShadowDiff" and p.direction == "backward" for p in found)

@@ -27,6 +27,7 @@ TIMESTAMP_FIELDS = {
     "MarketingFeedback": {"occurred_at"},
     "SlaReport": {"window_start", "window_end"},
     "DeadLetter": {"failed_at"},
+    "ShadowDiff": {"occurred_at"},
 }
 
 

@@ -206,7 +206,8 @@ def test_faust_codecs_registered(
     made = register_faust_codecs(codecs)
     assert set(made) == {
         "avro-leadevent", "avro-salesoutcome", "avro-stagetransition", "avro-qualifiedlead",
-        "avro-marketingfeedback", "avro-slareport", "avro-deadletter", LEAD_INPUT_CODEC,
+        "avro-marketingfeedback", "avro-slareport", "avro-deadletter", "avro-shadowdiff",
+        LEAD_INPUT_CODEC,
     }
     ev = lead_event()
     data = faust_codecs.dumps("avro-leadevent", ev)

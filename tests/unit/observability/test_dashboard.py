@@ -116,6 +116,7 @@ def test_dashboard_covers_the_required_views() -> None:
         "leadflow_batch_processing_seconds_bucket",
         "leadflow_resyncs_total",
         "leadflow_idle_waits_total",
+        "leadflow_shadow_diffs_total",
     ):
         assert name in used, name
     exprs = " ".join(_exprs())

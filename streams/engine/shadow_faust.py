@@ -1,0 +1,72 @@
+"""The shadow's ports bound to the Faust app: its own tables (``shadow-leads``,
+``shadow-sla-deadlines``), the ``leads.shadow-diffs`` topic, its KPI hand-off counts and
+its metric. Built by ``LiveRunner`` only when a shadow policy is configured."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import faust
+
+from streams import metrics
+from streams.domain import encode_state
+from streams.engine.delivery import Send
+from streams.engine.faust_io import TableStore
+from streams.engine.shadow import ShadowResult, ShadowRunner
+from streams.engine.state_writes import TableWrites
+from streams.processor import LeadProcessor
+from streams.tables import PROGRESS_KEY
+
+if TYPE_CHECKING:
+    from streams.runtime import Runtime
+
+
+class ShadowTableStore(TableStore):
+    """``TableStore``'s load and timers over the shadow's tables; its own save."""
+
+    def __init__(self, app: faust.App, runtime: Runtime) -> None:
+        super().__init__(app, runtime)
+        assert runtime.tables.shadow_leads is not None
+        assert runtime.tables.shadow_deadlines is not None
+        self.leads = runtime.tables.shadow_leads
+        self.deadlines = runtime.tables.shadow_deadlines
+
+    async def save(self, result: ShadowResult, progress: dict[int, Any]  # type: ignore[override]
+                   ) -> None:
+        runtime, leads, deadlines = self.runtime, self.leads, self.deadlines
+        # Only the diffs leave: the shadow's own outputs are never sent (contract 4a).
+        sends = [Send(runtime.topic_names[o.logical], o.key, o.value) for o in result.outbound]
+        if sends:
+            await runtime.deliver(sends)
+        timers, states = TableWrites(), TableWrites()
+        batch = result.batch
+        for lead_id, (state, rec) in batch.states.items():
+            key, partition, ref = lead_id.encode(), rec.partition, rec.ref
+            due = batch.deadlines.get(lead_id)
+            if due is not None:
+                timers.put(deadlines, partition, ref, key, f"{due}|{partition}".encode())
+            else:
+                timers.delete_if_present(deadlines, partition, ref, key)
+            if lead_id in batch.erased:
+                states.tombstone(leads, partition, ref, key)
+            states.put(leads, partition, ref, key, encode_state(state))
+        for partition, where in progress.items():
+            states.put(leads, partition, where.ref, PROGRESS_KEY, where.encode())
+        await timers.apply(runtime.deliver)
+        await states.apply(runtime.deliver)
+        # (flushed with the live save that follows, before the batch is committed)
+        runtime.kpis.observe_shadow(batch.outputs)
+
+
+def record_shadow_metrics(result: ShadowResult) -> None:
+    for kind, n in result.kinds.items():
+        metrics.count_shadow_diff(kind, n)
+
+
+def shadow_runner(app: faust.App, runtime: Runtime) -> ShadowRunner | None:
+    """The worker's shadow, or None without ``LEADFLOW_SHADOW_POLICY``."""
+    if runtime.shadow_policy is None:
+        return None
+    processor = LeadProcessor(runtime.shadow_policy, runtime.codecs, runtime.topic_names)
+    return ShadowRunner(processor, runtime.policy, ShadowTableStore(app, runtime),
+                        on_batch=record_shadow_metrics)
