@@ -23,7 +23,9 @@ class PreflightError(AdminError):
 def preflight(settings: Settings) -> None:
     if settings.auto_create_topics:
         create_topics(settings)
-    names = [settings.topic(n) for n in settings.topics.all()]
+    # leads.shadow-diffs is written only with a shadow policy: needed only then
+    names = [settings.topic(n) for n in settings.topics.all()
+             if n != "shadow_diffs" or settings.shadow_policy_path is not None]
     counts = partition_counts(settings, names)
     missing = [n for n, c in counts.items() if c is None]
     if missing:
