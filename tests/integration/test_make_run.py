@@ -146,8 +146,8 @@ def _backtest(tmp: Path) -> tuple[str, dict[str, Any]]:
 
 def test_make_run_twice_is_identical_and_equals_the_backtest(broker: str, run_id: str,
                                                              tmp_path: Path) -> None:
-    s1, fig1, out1 = _run_demo(broker, run_id + "a", tmp_path)
-    s2, fig2, out2 = _run_demo(broker, run_id + "b", tmp_path)
+    s1, fig1, printed1 = _run_demo(broker, run_id + "a", tmp_path)
+    s2, fig2, _ = _run_demo(broker, run_id + "b", tmp_path)
     o1, o2 = _outputs(s1), _outputs(s2)
     for logical in OUTPUTS:
         # per lead the same sequence; per partition (batch boundaries aside) the same records
@@ -155,6 +155,7 @@ def test_make_run_twice_is_identical_and_equals_the_backtest(broker: str, run_id
         assert _keyed(o1[logical]) == _keyed(o2[logical]), logical
     assert sum(len(r) for r in o1["feedback"].values()) > 0
     assert fig1 == fig2
+    print(printed1[printed1.index("=== leadflow demo"):])  # the summary, for the record
     printed, want = _backtest(tmp_path)
     print("make run summary:", json.dumps(fig1, sort_keys=True))
     print("backtest:", {k: v for k, v in want.items() if k != "ids"})
