@@ -1,13 +1,15 @@
 """Benchmark of `leadflow backtest`: reading a history and replaying it, by phase.
 
     .venv/bin/python bench/backtest.py [--leads 60000] [--seed 7] [--dir /tmp/leadflow-bt]
-                                       [--workers 1,2] [--repeat 3] [--compare] [--json FILE]
+                                       [--workers 1,2] [--partitions 4] [--repeat 3]
+                                       [--compare] [--json FILE]
 
 Writes the demo history once (`leadflow demo --leads N --seed S --export-dir DIR` with a
 pinned `--now-ms`: 60k leads are ~226k records), then times, in this process, what the
 command does: reading and validating (one process), and the replay of every record through
 the domain core plus the report figures (`streams.backtest.parallel.run`) with each worker
-count. Wall time and CPU time of all processes (children included) are both reported; the
+count, on --partitions partitions (as the worker reads them; a shard is a set of whole
+partitions). Wall time and CPU time of all processes (children included) are both reported; the
 machine may be shared, so CPU time is the steadier figure. The best of --repeat runs counts.
 """
 
@@ -38,6 +40,8 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--dir", default="/tmp/leadflow-bt")
     ap.add_argument("--workers", default="1,2")
+    ap.add_argument("--partitions", type=int, default=4,
+                    help="partitions replayed (LEADFLOW_PARTITIONS' default)")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--compare", action="store_true", help="replay a second policy too")
     ap.add_argument("--json", help="also write the figures to this file")
@@ -51,7 +55,8 @@ def main() -> int:
     if args.compare:
         policies.append(load_policy(DEFAULT_POLICY))
     gc.disable()  # as the command does (streams.backtest.gcpause)
-    out: dict[str, object] = {"leads": args.leads, "load_avg_start": os.getloadavg()[0]}
+    out: dict[str, object] = {"leads": args.leads, "partitions": args.partitions,
+                              "load_avg_start": os.getloadavg()[0]}
     best_read = None
     for _ in range(args.repeat):
         w0, c0 = time.perf_counter(), time.process_time()
@@ -70,7 +75,7 @@ def main() -> int:
     for workers in (int(x) for x in args.workers.split(",")):
         best = None
         for _ in range(args.repeat):
-            res = run(hist.inputs, policies, workers)
+            res = run(hist.inputs, policies, workers, args.partitions)
             if best is None or res.seconds < best.seconds:
                 best = res
         assert best is not None

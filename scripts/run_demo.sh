@@ -3,16 +3,21 @@
 # Creates fresh topics (prefix demo<timestamp>.), starts a worker in the background with the
 # SLA clock following stream time, plays `leadflow demo`, waits for the worker to catch up,
 # prints a summary and the URLs to look at, then keeps the worker up until Ctrl-C.
-# DEMO_EXIT=1 exits after the summary; DEMO_LEADS / DEMO_SEED / DEMO_RATE / LEADFLOW_WEB_PORT
-# tune it.
+# DEMO_EXIT=1 exits after the summary; DEMO_LEADS / DEMO_SEED / DEMO_RATE / DEMO_NOW_MS /
+# DEMO_RUN_ID / DEMO_DATA_DIR / DEMO_SUMMARY_JSON (the summary's figures as JSON) /
+# LEADFLOW_WEB_PORT tune it.
+# 'now' is pinned (DEMO_NOW_MS, epoch ms): the same seed gives the same records, so the same
+# output records, and the summary equals `leadflow backtest` of
+# `leadflow demo --export-dir DIR --leads L --seed S --now-ms N` (same LEADFLOW_PARTITIONS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
-RUN_ID="demo$(date +%Y%m%d%H%M%S)"
+RUN_ID="${DEMO_RUN_ID:-demo$(date +%Y%m%d%H%M%S)}"
 LEADS="${DEMO_LEADS:-500}"
 SEED="${DEMO_SEED:-7}"
+NOW_MS="${DEMO_NOW_MS:-1780000000000}"  # 2026-05-28T20:26:40Z
 export LEADFLOW_TOPIC_PREFIX="$RUN_ID." LEADFLOW_APP_ID="$RUN_ID" LEADFLOW_SLA_CLOCK=event
-export LEADFLOW_DATA_DIR=".local/demo/$RUN_ID" LEADFLOW_WEB_PORT="${LEADFLOW_WEB_PORT:-6066}"
+export LEADFLOW_DATA_DIR="${DEMO_DATA_DIR:-.local/demo/$RUN_ID}" LEADFLOW_WEB_PORT="${LEADFLOW_WEB_PORT:-6066}"
 export LEADFLOW_SLA_CHECK_INTERVAL="${LEADFLOW_SLA_CHECK_INTERVAL:-0.5}"
 export LEADFLOW_KPI_FLUSH_INTERVAL="${LEADFLOW_KPI_FLUSH_INTERVAL:-1}"
 URL="http://127.0.0.1:$LEADFLOW_WEB_PORT"
@@ -47,15 +52,16 @@ for _ in $(seq 1 240); do
 done
 [[ $ready == 1 ]] || { echo "the worker was not ready in 120 s; see $LOG"; exit 1; }
 echo "== worker ready at $URL"
-echo "== demo: $LEADS leads, seed $SEED"
+echo "== demo: $LEADS leads, seed $SEED, now $NOW_MS"
 # Paced (DEMO_RATE records/s): compressed simulated time that plays out in well under a
 # minute, while the worker keeps up, as it would with real traffic.
-OUT=$($BIN/leadflow demo --leads "$LEADS" --seed "$SEED" --rate "${DEMO_RATE:-100}" | tee /dev/stderr)
+OUT=$($BIN/leadflow demo --leads "$LEADS" --seed "$SEED" --now-ms "$NOW_MS" --rate "${DEMO_RATE:-100}" | tee /dev/stderr)
 RECORDS=$(echo "$OUT" | $BIN/python -c "
 import re,sys
 m=re.search(r'(\d+) events .*?, (\d+) outcomes, (\d+) malformed', sys.stdin.read())
 print(sum(int(x) for x in m.groups()))")
-$BIN/python -m streams.demo.summary --url "$URL" --records "$RECORDS" --leads "$LEADS"
+$BIN/python -m streams.demo.summary --url "$URL" --records "$RECORDS" --leads "$LEADS" \
+  ${DEMO_SUMMARY_JSON:+--json "$DEMO_SUMMARY_JSON"}
 if [[ "${DEMO_EXIT:-0}" == "1" ]]; then
   exit 0
 fi

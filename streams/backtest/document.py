@@ -206,8 +206,12 @@ def build(fs: list[Figures], cards: list[Scorecard], changes: list[Change] | Non
            Block("ul", items=(
                f"Inputs: {inputs['files']}",
                f"Records replayed: {inputs['events']:,} lead events + {inputs['outcomes']:,} "
-               f"sales outcomes; {inputs['invalid']:,} invalid records skipped (the worker "
-               "would dead-letter them); {:,} leads.".format(cards[0].leads),
+               f"sales outcomes; {inputs['invalid']:,} invalid records and "
+               f"{inputs.get('unknown', 0):,} outcomes for leads never seen skipped (the "
+               "worker would dead-letter them); {:,} leads.".format(cards[0].leads),
+               f"Replayed as the worker runs with the event clock, on "
+               f"{inputs.get('partitions', 1)} partitions: each partition's inputs merged "
+               "in event time, SLA deadlines fired on that partition's stream time.",
                "Policies: " + ", ".join(f"{'AB'[i]} `{f.version}`" for i, f in enumerate(fs))
                + (" (A is taken as the policy that produced the recorded outcomes)"
                   if two else "")))]

@@ -7,7 +7,8 @@ replayed in that order when merging:
 
 - revenue sums (floating point addition is not associative): every CONVERTED feedback's
   amount, re-added in output order into each group it counts in;
-- the insertion order of the KPI groups' dicts (the CLI prints one as is);
+- the insertion order of the KPI groups' dicts (the CLI prints one as is): by the key of
+  each entry's earliest output (a replay emits partition by partition, not in key order);
 - the order of final stages with equal counts (``Counter.most_common`` keeps first-seen order).
 """
 
@@ -60,6 +61,7 @@ class Figures:
     rejected: set[str] = field(default_factory=set)
     lost: set[str] = field(default_factory=set)
     breached: set[str] = field(default_factory=set)  # an SLA breach on any hand-off
+    unknown_outcomes: int = 0  # outcomes for leads never seen (the worker dead-letters them)
     amount: dict[str, float] = field(default_factory=dict)
     kpi: dict[str, Any] = field(default_factory=dict)
 
@@ -82,13 +84,14 @@ class Part:
     # (order key, amount, campaigns, score band or None) of every CONVERTED feedback
     revenue: list[tuple[Key, float, tuple[str, ...], str | None]] = field(default_factory=list)
     first_key: dict[DictKey, Key] = field(default_factory=dict)  # when a dict key came
-    stage_first: dict[str, int] = field(default_factory=dict)  # stage -> first-seen index
+    stage_first: dict[str, Key] = field(default_factory=dict)  # stage -> first-seen key
 
 
 def part_of(rep: Replay) -> Part:
     """The figures of one replay (a shard of leads, or all of them)."""
     bands = rep.policy.sla.score_bands
     f = Figures(rep.policy.version, rep.records, rep.rate)
+    f.unknown_outcomes = rep.unknown_outcomes
     part = Part(f, KpiAggregate(bands))
     observe = part.agg.observe_output
     first_key = part.first_key
@@ -119,7 +122,8 @@ def part_of(rep: Replay) -> Part:
             for g, name in _groups(o.campaigns, band_label(float(o.score), bands)):
                 for dk in ((g, name, "handoffs_by_path", path),
                            (g, name, "handoffs_by_queue", o.queue)):
-                    if dk not in first_key:
+                    had = first_key.get(dk)
+                    if had is None or key < had:
                         first_key[dk] = key
             c = by_day_path.get(day)
             if c is None:
@@ -154,7 +158,8 @@ def part_of(rep: Replay) -> Part:
                 band_or_none = None if sah is None else band_label(sah, bands)
                 for g, name in _groups(o.campaigns, band_or_none):
                     dk = (g, name, "rejected_by_reason", reason)
-                    if dk not in first_key:
+                    had = first_key.get(dk)
+                    if had is None or key < had:
                         first_key[dk] = key
             elif ftype == "CONVERTED":
                 # a lead's outputs are all in one shard, in order: its sum is exact
@@ -164,10 +169,13 @@ def part_of(rep: Replay) -> Part:
     part.first_handoff = first_handoff
     first_seen = rep.first_seen
     stages = f.stages
-    for lid, s in rep.states.items():  # first-seen order
+    stage_first = part.stage_first
+    for lid, s in rep.states.items():
         name = s.stage.value
-        if name not in stages:
-            part.stage_first[name] = first_seen[lid]
+        seen = first_seen[lid]
+        had = stage_first.get(name)
+        if had is None or seen < had:
+            stage_first[name] = seen
         stages[name] += 1
     return part
 
@@ -188,8 +196,9 @@ def merge(parts: list[Part], policy: Policy, end_ms: int, rate: float) -> Figure
             getattr(f, name).update(getattr(g, name))
         for name in ("mql", "opp", "won", "accepted", "rejected", "lost", "breached"):
             getattr(f, name).update(getattr(g, name))
+        f.unknown_outcomes += g.unknown_outcomes
         agg.merge(p.agg)
-    stage_first: dict[str, int] = {}
+    stage_first: dict[str, Key] = {}
     for p in parts:
         for name, i in p.stage_first.items():
             stage_first[name] = min(i, stage_first.get(name, i))

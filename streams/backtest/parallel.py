@@ -1,9 +1,9 @@
 """Replaying a history with one or more policies, sharded by lead across processes.
 
-Each process replays the leads of one shard (``replay.shard_of``, a hash of the lead id)
-against the timeline of every record and returns its ``Part`` of the figures (and, with two
-policies, its leads' path changes); ``figures.merge`` adds the parts up to exactly what one
-process gives.
+Each process replays one shard: a set of whole partitions (the worker's, murmur2 of the lead
+id over ``partitions``; shard = partition % workers), each partition a history of its own as
+the worker runs it. It returns its ``Part`` of the figures (and, with two policies, its leads'
+path changes); ``figures.merge`` adds the parts up to exactly what one process gives.
 Workers are forked, so they read the parent's inputs and compiled policies without copying
 or pickling them (compiled conditions are closures); where fork is missing, one process.
 """
@@ -66,15 +66,17 @@ def _shard(shard: int, shards: int) -> tuple[list[Part], list[Change] | None]:
 
 
 def run(inputs: list[LeadEvent | SalesOutcome], policies: list[Policy],
-        workers: int) -> Result:
-    """Replay ``inputs`` (sorted by time) with each policy, in ``workers`` processes."""
+        workers: int, partitions: int = 1) -> Result:
+    """Replay ``inputs`` (in file order, ``read_history``) on ``partitions`` partitions with
+    each policy, in ``workers`` processes (at most one per partition)."""
     global _job
     if "fork" not in multiprocessing.get_all_start_methods():
         workers = 1
-    workers = max(1, workers)
+    workers = max(1, min(workers, partitions))
     t0, cpu0 = time.perf_counter(), time.process_time()
     kids0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    _job = (inputs, policies, Timeline.of(inputs, workers))
+    timeline = Timeline.of(inputs, partitions)
+    _job = (inputs, policies, timeline)
     try:
         if workers == 1:
             results = [_shard(0, 1)]
@@ -86,8 +88,7 @@ def run(inputs: list[LeadEvent | SalesOutcome], policies: list[Policy],
                 results += [f.result() for f in futures]
     finally:
         _job = None
-    end_ms = inputs[-1].occurred_at if inputs else 0
-    figures = [merge([r[0][i] for r in results], p, end_ms, 0.0)
+    figures = [merge([r[0][i] for r in results], p, timeline.end_ms, 0.0)
                for i, p in enumerate(policies)]
     changes = None
     if len(policies) == 2:

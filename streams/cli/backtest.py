@@ -72,10 +72,15 @@ def run(
     workers: Annotated[int | None, typer.Option(
         "--workers", min=1, help="Processes replaying shards of leads (same results for "
         "any number). Default: one per core, at most 2; 1 for small histories.")] = None,
+    partitions: Annotated[int | None, typer.Option(
+        "--partitions", min=1, max=1024, help="Partitions of the input topics: records go "
+        "to them as the producer put them (murmur2 of the lead id) and each is replayed as "
+        "the worker runs it. Default: LEADFLOW_PARTITIONS (4).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
-    """Replay history offline through the same domain core as the worker (SLA clock in event
-    time): hand-offs per day, conversion to won by score band, precision and recall, SLA
+    """Replay history offline exactly as the worker does with LEADFLOW_SLA_CLOCK=event (per
+    partition, inputs merged in event time, SLA deadlines on the partition's stream time):
+    hand-offs per day, conversion to won by score band, precision and recall, SLA
     adherence; with --compare, A, B and the difference, counting recorded outcomes under B
     only where B hands the lead to the same queue or owner as A ("no evidence" otherwise),
     and which leads change and why. Writes report.md, report.html (charts embedded), PNG
@@ -88,7 +93,10 @@ def run(
     from streams.backtest.parallel import default_workers
     from streams.backtest.parallel import run as run_replays
     from streams.cli.policy import load_or_exit
+    from streams.settings import Settings
 
+    if partitions is None:
+        partitions = Settings.from_env().partitions
     # an invalid policy: every problem with file:line, exit 2 (as `policy check`)
     pa = load_or_exit(policy)
     pb = load_or_exit(compare) if compare is not None else None
@@ -124,7 +132,7 @@ def run(
         replaying = progress.add_task(f"replaying x {len(policies)} "
                                       f"{'policies' if pb else 'policy'}", total=n)
         res = run_replays(hist.inputs, policies,
-                          default_workers(n) if workers is None else workers)
+                          default_workers(n) if workers is None else workers, partitions)
         progress.update(replaying, completed=n)
     fs = res.figures
     changes = res.changes
@@ -141,8 +149,10 @@ def run(
         cmp_png = out / "compare.png"
         compare_chart(cards, cmp_png)
         charts.append((cmp_png.name, "A and B: hand-offs, evidence, and conversion by band"))
+    unknown = fs[0].unknown_outcomes
     inputs = {"files": ", ".join(f"`{f}`" for f in files), "events": hist.events,
-              "outcomes": hist.outcomes, "invalid": hist.invalid}
+              "outcomes": hist.outcomes, "invalid": hist.invalid, "unknown": unknown,
+              "partitions": partitions}
     blocks = build(fs, cards, changes, inputs, charts)
     report = out / "report.md"
     report.write_text(markdown(blocks), encoding="utf-8")
@@ -154,7 +164,8 @@ def run(
         write_csv(changes, fs[0], cards[1], out / "changed_leads.csv")
         written.append("changed_leads.csv")
     typer.echo(f"replayed {n} records ({hist.events} events, {hist.outcomes} outcomes, "
-               f"{hist.invalid} invalid skipped) with policy {pa.version}")
+               f"{hist.invalid} invalid skipped, {unknown} outcomes for unknown leads "
+               f"skipped) on {partitions} partitions with policy {pa.version}")
     typer.echo(f"replay rate: {res.rate:,.0f} records/s ({how})")
     typer.echo(f"reading+validating: {n / max(t_read, 1e-9):,.0f} records/s ({t_read:.2f} s, "
                "one process)")

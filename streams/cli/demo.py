@@ -90,7 +90,11 @@ def _publish(settings: Settings, demo: Demo, rate: float, quiet: bool) -> None:
                       transient=False) as progress:
             task = progress.add_task("publish", total=total, rate=0.0)
             for i, rec in enumerate(demo.records, 1):
-                producer.send(topics[rec.logical], key=rec.key, value=rec.value(codecs))
+                # An unkeyed record (the malformed one without a lead id) goes to
+                # partition 0, not a random one: the same seed gives the same records at
+                # the same offsets, so the same outputs (dead letters name the offset).
+                producer.send(topics[rec.logical], key=rec.key, value=rec.value(codecs),
+                              partition=0 if rec.key is None else None)
                 if rate > 0:
                     ahead = i / rate - (time.monotonic() - started)
                     if ahead > 0:

@@ -43,6 +43,7 @@ REJECT_REASONS = ("no budget", "not a decision maker", "bad timing", "already a 
                   "wrong contact details")
 LOST_REASONS = ("chose a competitor", "no decision", "price", "project postponed")
 MALFORMED_KINDS = ("garbage", "unknown_schema", "missing_lead_id", "future_timestamp")
+FUTURE_YEARS = 100  # how far ahead the far-future malformed record is
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,9 +283,12 @@ def _malformed(kind: str, rng: random.Random, seed: int, n: int, at: int, now: i
     if kind == "missing_lead_id":
         rec["lead_id"] = ""
         return DemoRecord(at, "events", "malformed", None, record=rec, note="missing lead id")
-    rec["occurred_at"] = now + 30 * DAY
+    # Far enough ahead to stay invalid for any wall clock near a pinned --now-ms: a month
+    # ahead would turn valid (and move its partition's stream time a month on, firing every
+    # open deadline) once the wall clock is a month past the pinned now.
+    rec["occurred_at"] = now + FUTURE_YEARS * 365 * DAY
     return DemoRecord(at, "events", "malformed", lead.encode(), record=rec,
-                      note="timestamp 30 days in the future")
+                      note=f"timestamp {FUTURE_YEARS} years in the future")
 
 
 

@@ -25,20 +25,6 @@ def _get(url: str) -> Any:
         return body.decode()
 
 
-def events_seen(url: str) -> float | None:
-    """Records the worker has taken in (processed, duplicate or dead-lettered), from
-    /metrics; None when /metrics does not answer."""
-    total = 0.0
-    try:
-        text = str(_get(url + "/metrics"))
-    except (OSError, ValueError):
-        return None
-    for line in text.splitlines():
-        if line.startswith("leadflow_events_total{"):
-            total += float(line.rsplit(" ", 1)[1])
-    return total
-
-
 def read_topic(settings: Settings, logical: str, kind: str) -> list[dict[str, Any]]:
     from kafka import KafkaConsumer, TopicPartition
 
@@ -60,8 +46,9 @@ def read_topic(settings: Settings, logical: str, kind: str) -> list[dict[str, An
     return out
 
 
-def input_lag(settings: Settings) -> int:
-    """Records on the input topics not yet committed by the worker's consumer group."""
+def input_lag(settings: Settings) -> tuple[int, int]:
+    """(records on the input topics not yet committed by the worker's consumer group,
+    records on the input topics)."""
     from kafka import KafkaConsumer, TopicPartition
 
     from streams import clients
@@ -70,49 +57,69 @@ def input_lag(settings: Settings) -> int:
     c = KafkaConsumer(**clients.kafka_python_config(settings, "summary"),
                       group_id=settings.app_id, enable_auto_commit=False)
     try:
-        lag = 0
+        lag = total = 0
         for logical in ("events", "outcomes"):
             topic = settings.topic(logical)
             tps = [TopicPartition(topic, p) for p in c.partitions_for_topic(topic) or []]
             for tp, end in c.end_offsets(tps).items():
                 lag += end - (c.committed(tp) or 0)
-        return lag
+                total += end
+        return lag, total
     finally:
         c.close()
 
 
-def wait_caught_up(settings: Settings, url: str, records: int, timeout: float) -> float:
+def wait_caught_up(settings: Settings, records: int, timeout: float) -> float:
+    """Seconds until the worker's group has committed every input record (committed = end
+    offsets on both inputs, and the inputs hold at least ``records``), or -1 on timeout.
+    The worker commits a record only after its effects (outputs, deadlines fired before
+    it, states) are in Kafka, and with the event clock nothing happens after the last
+    record: the output topics are then complete."""
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
-        seen = events_seen(url)
-        if seen is not None and seen >= records:
-            return time.monotonic() - t0
-        if seen is None and input_lag(settings) == 0:
+        lag, total = input_lag(settings)
+        if lag == 0 and total >= records:
             return time.monotonic() - t0
         time.sleep(0.5)
     return -1.0
 
 
-def summarize(settings: Settings, url: str, leads: int) -> str:
+def figures(settings: Settings, leads: int) -> dict[str, Any]:
+    """What the summary counts, from the output topics: comparable with ``leadflow
+    backtest`` of the same history (``--json``)."""
     transitions = read_topic(settings, "transitions", "StageTransition")
     handoffs = read_topic(settings, "qualified", "QualifiedLead")
     feedback = read_topic(settings, "feedback", "MarketingFeedback")
     dead = read_topic(settings, "dead_letter", "DeadLetter")
     stage: dict[str, str] = {}
-    for t in sorted(transitions, key=lambda r: r["occurred_at"]):
+    # read partition by partition: a lead's transitions come in the order they were made
+    for t in transitions:
         stage[t["lead_id"]] = t["to_stage"]
     stages = Counter(stage.values())
     stages["RAW"] += max(leads - len(stage), 0)
-    lines = ["", "=== leadflow demo: what happened ===", ""]
-    lines.append("Leads per stage:   " + ", ".join(f"{s} {n}" for s, n in stages.most_common()))
-    lines.append("Hand-offs by path: " + ", ".join(
-        f"{p} {n}" for p, n in Counter(h["path"] for h in handoffs).most_common()))
-    lines.append("Hand-offs by queue: " + ", ".join(
-        f"{q} {n}" for q, n in Counter(h["queue"] for h in handoffs).most_common()))
     fb = Counter(f["type"] for f in feedback)
-    lines.append(f"SLA breaches:      {fb['SLA_BREACHED']} (escalated: "
-                 f"{sum(1 for h in handoffs if h['path'] == 'ESCALATION')})")
-    lines.append("Feedback:          " + ", ".join(f"{k} {v}" for k, v in fb.most_common()))
+    return {"stages": dict(stages.most_common()),
+            "handoffs_by_path": dict(Counter(h["path"] for h in handoffs).most_common()),
+            "handoffs_by_queue": dict(Counter(h["queue"] for h in handoffs).most_common()),
+            "sla_breaches": fb["SLA_BREACHED"],
+            "escalations": sum(1 for h in handoffs if h["path"] == "ESCALATION"),
+            "feedback": dict(fb.most_common()),
+            "dead_letters": dict(Counter(d["error_type"] for d in dead).most_common()),
+            "_handoffs": handoffs, "_feedback": feedback}
+
+
+def summarize(settings: Settings, url: str, figs: dict[str, Any]) -> str:
+    handoffs, feedback = figs["_handoffs"], figs["_feedback"]
+    lines = ["", "=== leadflow demo: what happened ===", ""]
+    lines.append("Leads per stage:   " + ", ".join(f"{s} {n}" for s, n in figs["stages"].items()))
+    lines.append("Hand-offs by path: " + ", ".join(
+        f"{p} {n}" for p, n in figs["handoffs_by_path"].items()))
+    lines.append("Hand-offs by queue: " + ", ".join(
+        f"{q} {n}" for q, n in figs["handoffs_by_queue"].items()))
+    lines.append(f"SLA breaches:      {figs['sla_breaches']} (escalated: "
+                 f"{figs['escalations']})")
+    lines.append("Feedback:          " + ", ".join(
+        f"{k} {v}" for k, v in figs["feedback"].items()))
     ho_by_c: Counter[str] = Counter()
     won_by_c: Counter[str] = Counter()
     for h in handoffs:
@@ -126,8 +133,9 @@ def summarize(settings: Settings, url: str, leads: int) -> str:
     for c in ranked[:5]:
         lines.append(f"  {c:28} {won_by_c[c]:3} / {ho_by_c[c]:3} = "
                      f"{100.0 * won_by_c[c] / ho_by_c[c]:5.1f}%")
-    lines.append(f"Dead letters:      {len(dead)} (" + ", ".join(
-        f"{k} {v}" for k, v in Counter(d["error_type"] for d in dead).most_common()) + ")")
+    dead = figs["dead_letters"]
+    lines.append(f"Dead letters:      {sum(dead.values())} (" + ", ".join(
+        f"{k} {v}" for k, v in dead.items()) + ")")
     try:
         kpis = _get(url + "/kpis")
         cur = (kpis.get("current") or {}).get("totals") or {}
@@ -152,23 +160,19 @@ def main() -> None:
     ap.add_argument("--records", type=int, required=True)
     ap.add_argument("--leads", type=int, required=True)
     ap.add_argument("--timeout", type=float, default=180.0)
+    ap.add_argument("--json", help="also write the figures to this file")
     args = ap.parse_args()
     settings = Settings.from_env()
-    took = wait_caught_up(settings, args.url, args.records, args.timeout)
+    took = wait_caught_up(settings, args.records, args.timeout)
     if took < 0:
         print(f"worker did not catch up within {args.timeout:.0f}s; summary so far:")
     else:
         print(f"worker caught up with {args.records} records in {took:.1f}s")
-    # let the SLA watcher and the last ticks play out: wait until the outputs stop growing
-    last = -1
-    for _ in range(40):
-        n = len(read_topic(settings, "qualified", "QualifiedLead")) + len(
-            read_topic(settings, "feedback", "MarketingFeedback"))
-        if n == last:
-            break
-        last = n
-        time.sleep(1.5)
-    print(summarize(settings, args.url, args.leads))
+    figs = figures(settings, args.leads)
+    print(summarize(settings, args.url, figs))
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump({k: v for k, v in figs.items() if not k.startswith("_")}, f, indent=2)
 
 
 if __name__ == "__main__":
