@@ -105,7 +105,10 @@ class TableStore:
 
     async def save(self, result: BatchResult, progress: dict[int, Progress]) -> None:
         runtime, leads, deadlines = self.runtime, self.leads, self.deadlines
-        sends = [Send(runtime.topic_names[o.logical], o.key, o.value) for o in result.outbound]
+        # An unkeyed record (a dead letter of an unkeyed input) goes to partition 0, not
+        # to the partitioner's random pick: the same inputs give the same output topics.
+        sends = [Send(runtime.topic_names[o.logical], o.key, o.value,
+                      0 if o.key is None else None) for o in result.outbound]
         if sends:
             await runtime.deliver(sends)
         # Deadlines before states: a crash between the two leaves states behind, and the

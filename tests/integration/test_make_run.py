@@ -100,11 +100,9 @@ def _per_lead(parts: dict[int, list[dict[str, Any]]]) -> dict[str, list[str]]:
 
 
 def _keyed(parts: dict[int, list[dict[str, Any]]]) -> dict[int, list[str]]:
-    """Per partition, its keyed records as a multiset. A dead letter of an unkeyed input
-    (the demo's record without a lead id) is unkeyed too: the worker's producer puts it on
-    any partition of the dead-letter topic (it is compared per "lead" above)."""
-    out = {p: sorted(repr(r) for r in recs if r.get("key", b"") is not None)
-           for p, recs in parts.items()}
+    """Per partition, its records as a multiset (a dead letter of an unkeyed input is
+    unkeyed too, and goes to partition 0 of the dead-letter topic)."""
+    out = {p: sorted(repr(r) for r in recs) for p, recs in parts.items()}
     return {p: recs for p, recs in out.items() if recs}
 
 
