@@ -1,0 +1,105 @@
+"""Issue 13 item 6: the live worker equals the offline time-ordered replay, record for
+record (every output's id and content, every final lead state, every dead letter, each
+partition's progress), on three weeks of history whose SLA deadlines fall due inside it.
+
+(a) a backlog written first, worker started after; (b) the same paced at ~500 records/s
+while the worker runs; (c) (a) with 3 SIGKILLs during catch-up. (d), a second worker
+joining and leaving, is tests/reliability/test_rebalance.py.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+
+from streams.admin import create_topics
+from streams.settings import Settings
+from tests.support.chaos import Producer, lag, send_backlog, wait_caught_up
+from tests.support.checks import compare_with_offline
+from tests.support.kafka_io import now_ms
+from tests.support.worker import WorkerProcess
+from tests.support.workload import history
+
+
+def scenario_env(worker_env: dict[str, str]) -> dict[str, str]:
+    # event clock: deadlines fire on stream time, as in the offline replay (deterministic)
+    return {**worker_env, "LEADFLOW_PARTITIONS": "4", "LEADFLOW_SLA_CLOCK": "event"}
+
+
+def assert_deadlines_exercised(figures: dict[str, int]) -> None:
+    assert figures["escalations"] > 0 and figures["sla_breaches"] > figures["escalations"], \
+        figures
+    assert figures["expected_dead_letters"] > 0, figures
+
+
+def test_backlog_equals_replay(worker_env: dict[str, str], tmp_path: Path) -> None:
+    env = scenario_env(worker_env)
+    settings = Settings.from_env(env)
+    create_topics(settings)
+    now = now_ms()
+    records = history(50_000, now, seed=13)
+    sent_in = send_backlog(settings, records)
+    worker = WorkerProcess(env, tmp_path / "worker.log").start()
+    try:
+        worker.wait_ready(120)
+        t0 = time.monotonic()
+        wait_caught_up(settings, worker, timeout=400)
+        caught_up_in = time.monotonic() - t0
+    finally:
+        worker.stop()
+    print(f"\n[backlog] {len(records)} records written in {sent_in:.1f}s, "
+          f"caught up in {caught_up_in:.1f}s")
+    figures = compare_with_offline(settings, records, now, "backlog 50k")
+    assert figures["differences"] == 0
+    assert_deadlines_exercised(figures)
+
+
+def test_paced_stream_equals_replay(worker_env: dict[str, str], tmp_path: Path) -> None:
+    env = scenario_env(worker_env)
+    settings = Settings.from_env(env)
+    create_topics(settings)
+    now = now_ms()
+    records = history(15_000, now, seed=17)
+    worker = WorkerProcess(env, tmp_path / "worker.log").start()
+    producer = Producer(settings, records, seconds=len(records) / 500)
+    try:
+        worker.wait_ready(120)
+        producer.start()
+        producer.join()
+        assert producer.error is None, producer.error
+        wait_caught_up(settings, worker, timeout=300)
+    finally:
+        worker.stop()
+    figures = compare_with_offline(settings, records, now, "paced 500/s")
+    assert figures["differences"] == 0
+    assert_deadlines_exercised(figures)
+
+
+def test_backlog_with_sigkills_equals_replay(worker_env: dict[str, str],
+                                             tmp_path: Path) -> None:
+    env = scenario_env(worker_env)
+    settings = Settings.from_env(env)
+    create_topics(settings)
+    now = now_ms()
+    records = history(50_000, now, seed=19)
+    send_backlog(settings, records)
+    rng = random.Random(5)
+    lags_at_kill = []
+    worker = WorkerProcess(env, tmp_path / "worker-0.log").start()
+    try:
+        for n in range(1, 4):
+            worker.wait_ready(120)
+            time.sleep(rng.uniform(1.0, 3.0))
+            lags_at_kill.append(lag(settings))  # the kill must land during catch-up
+            worker.kill()
+            worker = WorkerProcess(env, tmp_path / f"worker-{n}.log").start()
+        worker.wait_ready(120)
+        wait_caught_up(settings, worker, timeout=400)
+    finally:
+        worker.stop()
+    print(f"\n[backlog + 3 SIGKILLs] lag at each kill: {lags_at_kill}")
+    assert len(lags_at_kill) == 3 and min(lags_at_kill) > 0, lags_at_kill
+    figures = compare_with_offline(settings, records, now, "backlog 50k, 3 SIGKILLs")
+    assert figures["differences"] == 0
+    assert_deadlines_exercised(figures)
