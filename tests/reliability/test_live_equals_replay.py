@@ -9,7 +9,6 @@ joining and leaving, is tests/reliability/test_rebalance.py.
 
 from __future__ import annotations
 
-import random
 import time
 from pathlib import Path
 
@@ -25,6 +24,15 @@ from tests.support.workload import history
 def scenario_env(worker_env: dict[str, str]) -> dict[str, str]:
     # event clock: deadlines fire on stream time, as in the offline replay (deterministic)
     return {**worker_env, "LEADFLOW_PARTITIONS": "4", "LEADFLOW_SLA_CLOCK": "event"}
+
+
+def wait_lag_below(settings: Settings, worker: WorkerProcess, limit: int,
+                   timeout: float = 300.0) -> None:
+    deadline = time.monotonic() + timeout
+    while lag(settings) > limit:
+        assert time.monotonic() < deadline, f"lag stayed above {limit}:\n{worker.tail()}"
+        assert worker.proc is not None and worker.proc.poll() is None, worker.tail()
+        time.sleep(0.1)
 
 
 def assert_deadlines_exercised(figures: dict[str, int]) -> None:
@@ -84,14 +92,15 @@ def test_backlog_with_sigkills_equals_replay(worker_env: dict[str, str],
     now = now_ms()
     records = history(50_000, now, seed=19)
     send_backlog(settings, records)
-    rng = random.Random(5)
+    total = lag(settings)
     lags_at_kill = []
     worker = WorkerProcess(env, tmp_path / "worker-0.log").start()
     try:
         for n in range(1, 4):
-            worker.wait_ready(120)
-            time.sleep(rng.uniform(1.0, 3.0))
-            lags_at_kill.append(lag(settings))  # the kill must land during catch-up
+            # SIGKILL once the commits show progress (a quarter more of the backlog each
+            # time), while the lag is still > 0: mid catch-up, states and outputs half done
+            wait_lag_below(settings, worker, total * (4 - n) // 4)
+            lags_at_kill.append(lag(settings))
             worker.kill()
             worker = WorkerProcess(env, tmp_path / f"worker-{n}.log").start()
         worker.wait_ready(120)

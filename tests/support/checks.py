@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from streams.engine.memory import partition_of
 from streams.settings import Settings
 from tests.support.replay import (
     live_dead_letters,
@@ -66,6 +67,13 @@ def compare_with_offline(settings: Settings, records: list[tuple[str, dict[str, 
         "lost", "invented", "changed", "duplicates_differing", "states_differing",
         "dead_letters_differing", "progress_differing"))
     print(f"\n[{label}] " + " ".join(f"{k}={v}" for k, v in figures.items()))
+    if figures["differences"]:
+        leads = sorted({r["lead_id"] for r in (*(expected[i] for i in missing + changed),
+                                               *(got[i] for i in invented))}
+                       | set(wrong_states) | set(extra_states))
+        print(f"[{label}] {len(leads)} lead(s) differ: {leads[:20]}")
+        for lead in leads[:2]:
+            print(explain_lead(lead, records, settings.partitions, expected, got))
     assert not missing, missing[:10]
     assert not invented, invented[:10]
     assert not differing, differing[:10]
@@ -77,3 +85,26 @@ def compare_with_offline(settings: Settings, records: list[tuple[str, dict[str, 
     assert not wrong_progress, wrong_progress[:4]
     return figures
 
+
+
+def explain_lead(lead: str, records: list[tuple[str, dict[str, Any]]], partitions: int,
+                 expected: dict[str, dict[str, Any]], got: dict[str, dict[str, Any]]) -> str:
+    """A differing lead's input records in send order (with partition and offset), and
+    its expected vs live outputs: what an engine engineer needs to find the cause."""
+    part = partition_of(lead.encode(), partitions)
+    lines = [f"--- lead {lead} (partition {part}) inputs in send order:"]
+    offsets: dict[str, int] = {}
+    for logical, rec in records:
+        p = partition_of(rec["lead_id"].encode(), partitions)
+        if p != part:
+            continue
+        offset = offsets[logical] = offsets.get(logical, -1) + 1
+        if rec["lead_id"] == lead:
+            lines.append(f"  {logical}@{offset} {rec.get('event_id')} {rec.get('type')} "
+                         f"t={rec.get('occurred_at')}")
+
+    def show(outs: dict[str, dict[str, Any]]) -> list[str]:
+        mine = [r for r in outs.values() if r["lead_id"] == lead]
+        return [f"  {r}" for r in sorted(mine, key=lambda r: str(sorted(r.items())))]
+
+    return "\n".join([*lines, "expected:", *show(expected), "live:", *show(got)])
