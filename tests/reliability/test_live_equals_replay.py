@@ -97,7 +97,7 @@ def test_backlog_with_sigkills_equals_replay(worker_env: dict[str, str],
     # them ("unknown lead" dead letters, false breaches). Kafka Streams waits without bound
     # for an input with known lag > 0 (max.task.idle.ms only applies at lag 0). Until the
     # merge does the same, this scenario isolates crash recovery with an unbounded wait;
-    # drop the override once it does (with the default it failed in 3 runs of 6 here).
+    # drop the override once it does (with the default it failed in 4 runs of 6 here).
     env = {**scenario_env(worker_env), "LEADFLOW_MAX_IDLE_MS": "3600000"}
     settings = Settings.from_env(env)
     create_topics(settings)
