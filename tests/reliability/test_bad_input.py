@@ -95,7 +95,8 @@ def test_ten_thousand_hostile_records(worker_env: dict[str, str], tmp_path: Path
     print(f"\n[bad input] sent bad={len(bad)} dead-lettered={len(letters)} by type={dict(got)}")
     assert got == want
     assert all(d["error"] for d in letters)
-    compare_with_offline(settings, valid_events, now, "bad input: valid records")
+    compare_with_offline(settings, valid_events, now, "bad input: valid records",
+                         exact_input=False)  # the bad records are checked above
 
 
 def _next_valid(order, codecs):  # type: ignore[no-untyped-def]

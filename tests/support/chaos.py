@@ -13,6 +13,7 @@ from kafka import KafkaConsumer, TopicPartition
 from streams.settings import Settings
 from tests.support.kafka_io import Io, known_partitions
 from tests.support.worker import WorkerProcess
+from tests.support.workload import encode_input
 
 
 def lag(settings: Settings) -> int:
@@ -77,13 +78,22 @@ class Producer(threading.Thread):
                     # an upstream system that writes in time order would.
                     self.io.flush()
                 previous = logical
-                kind = "LeadEvent" if logical == "events" else "SalesOutcome"
-                self.io.send_raw(logical, rec["lead_id"].encode(), self.io.codecs.encode(kind, rec))
+                self.io.send_raw(logical, *encode_input(self.io.codecs, logical, rec))
                 self.sent += 1
             self.io.flush()
             ahead = t0 + seconds * (i + chunk) / len(records) - time.monotonic()
             if ahead > 0:
                 time.sleep(ahead)
+
+
+def send_backlog(settings: Settings, records: list[tuple[str, dict[str, Any]]]) -> float:
+    """Write all of ``records`` as fast as acks allow, in send order (the log order of both
+    topics follows it: see ``Producer._send``); returns the seconds it took."""
+    t0 = time.monotonic()
+    producer = Producer(settings, records, seconds=0.0)
+    producer.run()
+    assert producer.error is None, producer.error
+    return time.monotonic() - t0
 
 
 def kill_loop(env: dict[str, str], log_dir: Path, producer: Producer, kills: int,

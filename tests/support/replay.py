@@ -4,6 +4,7 @@ reliability tests make between it and what the live pipeline wrote to Kafka."""
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
@@ -11,36 +12,63 @@ from kafka import KafkaConsumer, TopicPartition
 from streams.codecs import default_codecs
 from streams.domain import LeadState, decode_state, load_policy
 from streams.engine.memory import Record, replay
+from streams.engine.runner import Progress
 from streams.paths import DEFAULT_POLICY
 from streams.processor import LeadProcessor
 from streams.settings import Settings
-from streams.tables import is_lead_key
+from streams.tables import PROGRESS_KEY, is_lead_key
 from tests.support.kafka_io import known_partitions
+from tests.support.workload import encode_input
 
 OUTPUT_KINDS = {"transitions": ("StageTransition", "transition_id"),
                 "qualified": ("QualifiedLead", "handoff_id"),
                 "feedback": ("MarketingFeedback", "feedback_id")}
 
 
-def offline(records: list[tuple[str, dict[str, Any]]], now: int, partitions: int = 2
-            ) -> tuple[dict[str, dict[str, Any]], dict[str, LeadState]]:
-    """(output id -> record, lead id -> final state): the time-ordered replay of the input
-    (contract 1b), by the engine's own runner over in-memory ports, each record on the
-    partition Kafka's default partitioner gives its key, in send order per topic."""
+DeadLetterKey = tuple[str, int, int, str]  # (topic, partition, offset, error_type)
+
+
+@dataclass
+class Expected:
+    """What the offline replay says the worker must produce."""
+
+    outputs: dict[str, dict[str, Any]]  # output id -> record
+    states: dict[str, LeadState]  # lead id -> final state
+    dead_letters: Counter[DeadLetterKey]
+    progress: dict[int, Progress]  # partition -> stream time and offsets its states include
+
+
+def offline(records: list[tuple[str, dict[str, Any]]], now: int, partitions: int = 2,
+            topics: dict[str, str] | None = None) -> Expected:
+    """The time-ordered replay of the input (contract 1b), by the engine's own runner over
+    in-memory ports, each record on the partition Kafka's default partitioner gives its
+    key, in send order per topic. ``topics``: logical input -> the live topic name, so dead
+    letters name the same topics."""
     codecs = default_codecs()
     proc = LeadProcessor(load_policy(DEFAULT_POLICY), codecs, {})
-    inputs = [Record(logical, rec["lead_id"].encode(),
-                     codecs.encode("LeadEvent" if logical == "events" else "SalesOutcome", rec))
-              for logical, rec in records]
-    store = replay(inputs, proc, partitions, now)
+    inputs = [Record(logical, *encode_input(codecs, logical, rec)) for logical, rec in records]
+    store = replay(inputs, proc, partitions, now, topics)
     outputs: dict[str, dict[str, Any]] = {}
+    letters: Counter[DeadLetterKey] = Counter()
     for out in store.outbound:
         if out.logical in OUTPUT_KINDS:
             outputs[out.record[OUTPUT_KINDS[out.logical][1]]] = out.record
-    return outputs, store.states
+        elif out.logical == "dead_letter":
+            letters[dead_letter_key(out.record)] += 1
+    return Expected(outputs, store.states, letters, store.progress)
+
+
+def dead_letter_key(letter: dict[str, Any]) -> DeadLetterKey:
+    return (letter["topic"], letter["partition"], letter["offset"], letter["error_type"])
 
 
 def read_topic(settings: Settings, topic: str) -> list[tuple[bytes | None, bytes | None]]:
+    return [(key, value) for _, key, value in read_partitions(settings, topic)]
+
+
+def read_partitions(settings: Settings, topic: str
+                    ) -> list[tuple[int, bytes | None, bytes | None]]:
+    """Every record of the topic as (partition, key, value), each partition in order."""
     consumer = KafkaConsumer(bootstrap_servers=settings.broker_hosts, enable_auto_commit=False,
                              consumer_timeout_ms=3000, max_partition_fetch_bytes=8 << 20)
     parts = [TopicPartition(topic, p) for p in known_partitions(consumer, topic)]
@@ -50,7 +78,7 @@ def read_topic(settings: Settings, topic: str) -> list[tuple[bytes | None, bytes
     out = []
     while any(consumer.position(tp) < ends[tp] for tp in parts):
         for batch in consumer.poll(timeout_ms=1000, max_records=10000).values():
-            out.extend((m.key, m.value) for m in batch)
+            out.extend((m.partition, m.key, m.value) for m in batch)
     consumer.close()
     return out
 
@@ -88,3 +116,20 @@ def live_states(settings: Settings) -> dict[str, LeadState]:
 
 def count_dead_letters(settings: Settings) -> int:
     return len(read_topic(settings, settings.topic("dead_letter")))
+
+
+def live_dead_letters(settings: Settings) -> Counter[DeadLetterKey]:
+    codecs = default_codecs()
+    return Counter(dead_letter_key(codecs.decode("DeadLetter", value))
+                   for _, value in read_topic(settings, settings.topic("dead_letter"))
+                   if value is not None)
+
+
+def live_progress(settings: Settings) -> dict[int, Progress]:
+    """Each partition's last progress record (stream time, offsets its states include),
+    read back from the leads table's changelog."""
+    found: dict[int, Progress] = {}
+    for partition, key, value in read_partitions(settings, f"{settings.app_id}-leads-changelog"):
+        if key == PROGRESS_KEY and value is not None:
+            found[partition] = Progress.decode(value)
+    return found

