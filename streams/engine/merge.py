@@ -9,9 +9,10 @@ Kafka Streams' ``PartitionGroup``/``RecordQueue`` and ``max.task.idle.ms``).
   order. The next record is the head with the smallest ``(occurred_at, input rank, offset)``
   (events rank before outcomes at the same time).
 - A head is taken only when every other input either has a buffered record or is caught up
-  (read up to its end offset). An input that lags is waited for at most ``max_idle``
-  seconds; then the merge goes on without it until it delivers again, and the wait is
-  counted once (``idle_waits``).
+  (read up to its end offset). An input that lags and delivers nothing is waited for at
+  most ``max_idle`` seconds (anything it delivers starts the wait over); then the merge
+  goes on without it until it delivers again, and the wait is counted once
+  (``idle_waits``).
 - Stream time is the largest event time processed. With the event clock, every open SLA
   deadline earlier than the next record's time fires first, inline, with ``now`` = the
   deadline (``due_before``). With the wall clock, deadlines fire only when the partition
@@ -70,6 +71,12 @@ class PartitionMerge:
         self.queues[name].append(item)
         self._idle_since.pop(name, None)
         self._enforced.discard(name)
+
+    def touch(self, name: str, now: float) -> None:
+        """``name`` delivered something that is not for the queue (a record read again
+        after a seek): it is not idle, so a wait for it starts over."""
+        if name in self._idle_since:
+            self._idle_since[name] = now
 
     def buffered(self) -> int:
         return sum(len(q) for q in self.queues.values())

@@ -158,13 +158,6 @@ class BatchRunner:
         self.cursors.start_generation(generation)
         assigned = {(tp[0], tp[1]) for tp in self.consumer.assignment()}
         targets = {tp: off for tp, off in resume.items() if tp in assigned}
-        for tp, offset in targets.items():
-            self.cursors.skip_to(tp, offset)
-        if targets:
-            try:
-                await self.consumer.seek(targets)
-            except Exception:  # mid-rebalance again: the next generation starts over
-                log.warning("could not seek back partitions after a rebalance", exc_info=True)
         events_topic = self.config.topics["events"]
         partitions = sorted(p for t, p in assigned if t == events_topic)
         max_idle = self.config.max_idle
@@ -176,8 +169,17 @@ class BatchRunner:
             for name, offset in progress.offsets.items():
                 tp = (self.config.topics[name], p)
                 if tp not in targets and offset > (self.consumer.committed(tp) or 0):
-                    # the states include records past the commit: resume after them
-                    self.cursors.skip_to(tp, offset)
+                    # The states include records past the commit: read on after them
+                    # (read again, they would only be dropped, and while they stream by
+                    # the other input of the partition would wait on them).
+                    targets[tp] = offset
+        for tp, offset in targets.items():
+            self.cursors.skip_to(tp, offset)
+        if targets:
+            try:
+                await self.consumer.seek(targets)
+            except Exception:  # mid-rebalance again: the next generation starts over
+                log.warning("could not seek partitions after a rebalance", exc_info=True)
         if self.shadow is not None:  # its deadlines share the heap, tagged
             for p, deadlines in self.shadow.resume(partitions).items():
                 for lead, due in deadlines.items():
@@ -196,13 +198,15 @@ class BatchRunner:
         committed = self.consumer.committed
         decode = self.processor.decode
         rank = self.rank
+        mono = self.monotonic()
         for rec in records:
             tp = (rec.topic, rec.partition)
             verdict = self.cursors.classify(tp, rec.offset, committed)
-            if verdict is Verdict.GAP:
-                gaps.setdefault(tp, rec.offset)
-                continue
-            if verdict is Verdict.REPLAYED:
+            if verdict is not Verdict.PROCESS:
+                # not ours to apply, but the input is delivering: not idle
+                self._merge(rec.partition).touch(rec.source, mono)
+                if verdict is Verdict.GAP:
+                    gaps.setdefault(tp, rec.offset)
                 continue
             name = rec.source
             try:

@@ -90,15 +90,12 @@ def test_paced_stream_equals_replay(worker_env: dict[str, str], tmp_path: Path) 
 
 def test_backlog_with_sigkills_equals_replay(worker_env: dict[str, str],
                                              tmp_path: Path) -> None:
-    # Engine bug found here (reported to the engine engineer): after a restart, under CPU
-    # pressure, Faust may not hand over one input of a partition for > LEADFLOW_MAX_IDLE_MS
-    # (2 s) although its unread records are known to be on the broker; the merge then gives
-    # up waiting (leadflow_idle_waits_total +1) and outcomes overtake the events before
-    # them ("unknown lead" dead letters, false breaches). Kafka Streams waits without bound
-    # for an input with known lag > 0 (max.task.idle.ms only applies at lag 0). Until the
-    # merge does the same, this scenario isolates crash recovery with an unbounded wait;
-    # drop the override once it does (with the default it failed in 4 runs of 6 here).
-    env = {**scenario_env(worker_env), "LEADFLOW_MAX_IDLE_MS": "3600000"}
+    # With the default bounded wait (LEADFLOW_MAX_IDLE_MS=2000). Restarts once made it fail:
+    # the new owner read again the records its states already held, and while they
+    # streamed by (over 2 s under CPU pressure) the other input gave up waiting and
+    # outcomes overtook their events. The engine now seeks past them, and an input that
+    # delivers anything is not idle.
+    env = scenario_env(worker_env)
     settings = Settings.from_env(env)
     create_topics(settings)
     now = now_ms()
@@ -125,7 +122,6 @@ def test_backlog_with_sigkills_equals_replay(worker_env: dict[str, str],
     print(f"\n[backlog + 3 SIGKILLs] lag at each kill: {lags_at_kill}; idle waits given up "
           f"per worker: {idle_waits}")
     assert len(lags_at_kill) == 3 and min(lags_at_kill) > 0, lags_at_kill
-    assert not any(idle_waits), idle_waits  # no merge gave up on an input
     figures = compare_with_offline(settings, records, now, "backlog 50k, 3 SIGKILLs")
     assert figures["differences"] == 0
     assert_deadlines_exercised(figures)

@@ -113,3 +113,14 @@ def test_drop_buffered_says_where_to_resume() -> None:
     _push(m, OUT, 30, 3)
     assert m.drop_buffered() == {EV: 7, OUT: 3}
     assert m.buffered() == 0
+
+
+def test_an_input_that_delivers_is_not_idle() -> None:
+    m = _merge(max_idle=2.0)
+    _push(m, OUT, 100, 0)
+    lagging = lambda name: name == OUT  # noqa: E731
+    assert m.pop_ready(lagging, 0.0) is None
+    m.touch(EV, 1.5)  # events delivered records read again after a seek: still alive
+    assert m.pop_ready(lagging, 3.0) is None
+    item = m.pop_ready(lagging, 3.5)
+    assert item is not None and m.idle_waits == {EV: 1}
