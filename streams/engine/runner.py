@@ -281,13 +281,13 @@ class BatchRunner:
                 else:
                     assert item.lead_id is not None
                     if accounts is not None:
-                        before = accounts.before(batch, item.lead_id, rec)
+                        known = accounts.before(batch, item.lead_id, rec)
                     if shadow is None:
                         batch.apply(rec, item.lead_id, item.model)
                     else:  # applies it to the live batch too
                         shadow.apply(rec, item.lead_id, item.model, merge)
                     if accounts is not None:
-                        accounts.after(batch, item.lead_id, rec, item.t, before)
+                        accounts.after(batch, item.lead_id, rec, item.t, known)
                     merge.schedule(item.lead_id, batch.deadline(item.lead_id))
                 done[(rec.topic, rec.partition)] = rec.offset + 1
             if check_wall:

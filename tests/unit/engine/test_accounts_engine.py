@@ -94,7 +94,7 @@ def test_account_outcome_independent_of_lead_partition_interleaving(ap: Policy) 
 def test_redelivery_and_a_crash_between_outputs_and_states(ap: Policy) -> None:
     leads, ref = run_accounts(ap, buying_group("acme", T0))
     parts = signal_partitions(leads.outbound, PARTS)
-    [(p, recs)] = parts.items()  # one account: one partition
+    [(_p, recs)] = parts.items()  # one account: one partition
     store = MemoryAccountStore(fail_after_outputs=True)
     runner = AccountRunner(ap, CODECS, store, wall_clock=lambda: NOW)
     with pytest.raises(RuntimeError):
@@ -110,8 +110,7 @@ def test_redelivery_and_a_crash_between_outputs_and_states(ap: Policy) -> None:
 
 
 def test_erasure_removes_the_lead_from_the_account(ap: Policy) -> None:
-    events = buying_group("acme", T0) + [erase("acme-cfo", T0 + HOUR),
-                                         erase("acme-dir", T0 + HOUR)]
+    events = [*buying_group("acme", T0), erase("acme-cfo", T0 + HOUR), erase("acme-dir", T0 + HOUR)]
     leads = replay(records(events), LeadProcessor(ap, CODECS, {}), PARTS, NOW)
     # the account's signals in event time (the lead partitions' interleaving is arbitrary)
     [(_, recs)] = signal_partitions(leads.outbound, PARTS).items()
