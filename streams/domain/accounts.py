@@ -254,28 +254,39 @@ class AccountFacts:
     unmet: tuple[str, ...]
 
 
-def facts(state: AccountState, policy: Policy) -> AccountFacts:
+def facts(state: AccountState, policy: Policy, *, contacts: bool = True) -> AccountFacts:
+    """The rule's verdict at the account's stream time; ``contacts=False`` leaves the
+    contact list out (the per-signal check: no per-contact objects, no sort)."""
     accounts = policy.accounts
     assert accounts is not None
     t = state.stream_time
     floor = policy.scoring.floor
     engaged_at = policy.stages.engaged_score
-    contacts: list[AccountContact] = []
+    listed: list[AccountContact] = []
     roles: set[str] = set()
-    engaged = 0
+    engaged = active = 0
+    total = 0.0
     best = len(GRADES) - 1
+    grade_index = _GRADE_INDEX
     for lead_id, s in state.members.items():
         if s.removed or s.stage in INACTIVE_STAGES:
             continue
-        score = max(s.score_at(t), floor)
-        contacts.append(AccountContact(lead_id, s.role, round(score, 6)))
-        best = min(best, GRADES.index(s.grade) if s.grade in GRADES else best)
+        active += 1
+        score = s.score_at(t)
+        if score < floor:
+            score = floor
+        total += score
+        g = grade_index.get(s.grade, best)
+        if g < best:
+            best = g
         if score >= engaged_at:
             engaged += 1
             if s.role is not None:
                 roles.add(s.role)
-    contacts.sort(key=lambda c: (-c.score, c.lead_id))
-    total = round(sum(c.score for c in contacts), 6)
+        if contacts:
+            listed.append(AccountContact(lead_id, s.role, round(score, 6)))
+    listed.sort(key=lambda c: (-c.score, c.lead_id))
+    total = round(total, 6)
     grade = GRADES[best]
     unmet = []
     if total < accounts.min_score:
@@ -284,10 +295,13 @@ def facts(state: AccountState, policy: Policy) -> AccountFacts:
         unmet.append(f"engaged contacts {engaged} < {accounts.min_engaged}")
     if len(roles) < accounts.min_roles:
         unmet.append(f"roles covered {len(roles)} < {accounts.min_roles}")
-    if GRADES.index(grade) > GRADES.index(accounts.min_grade):
+    if grade_index[grade] > grade_index[accounts.min_grade]:
         unmet.append(f"fit grade {grade} below {accounts.min_grade}")
-    return AccountFacts(total, tuple(contacts), engaged, tuple(sorted(roles)), grade,
-                        not unmet and bool(contacts), tuple(unmet))
+    return AccountFacts(total, tuple(listed), engaged, tuple(sorted(roles)), grade,
+                        not unmet and active > 0, tuple(unmet))
+
+
+_GRADE_INDEX = {g: i for i, g in enumerate(GRADES)}
 
 
 def _route(state: AccountState, policy: Policy) -> tuple[str, str | None]:
@@ -320,9 +334,10 @@ def apply_signal(state: AccountState | None, signal: AccountSignal, policy: Poli
     new.members[signal.lead_id] = signal.removal() if signal.removed else signal
     if signal.clock > new.stream_time:
         new.stream_time = signal.clock
-    found = facts(new, policy)
+    found = facts(new, policy, contacts=False)
     outputs: list[AccountQualified | AccountMovedBack] = []
     if found.holds and not new.qualified:
+        found = facts(new, policy)  # with its contacts, for the record
         new.seq += 1
         new.qualified = True
         qid = f"aq:{new.account_id}:{new.seq}"
