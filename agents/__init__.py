@@ -1,5 +1,5 @@
 """leadflow's agents, one module each. ``ALL`` is the explicit list the app attaches."""
 
-from agents import report_kpis, score_leads
+from agents import report_kpis, score_accounts, score_leads
 
-ALL = (score_leads, report_kpis)
+ALL = (score_leads, report_kpis, score_accounts)

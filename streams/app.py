@@ -115,9 +115,16 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
         topic_names={n: settings.topic(n) for n in settings.topics.all()},
         shadow_policy=shadow_policy,
     )
+    if policy.accounts is not None:  # the lead side's repartition topic (contract 4b)
+        from streams.engine.accounts import LOGICAL, signal_topic
+
+        runtime.topic_names[LOGICAL] = signal_topic(settings.app_id)
+        runtime.extras["internal_topics"] = [runtime.topic_names[LOGICAL]]
     runtime.topics = topics.declare(app, settings)
-    runtime.tables = tables.declare(app, settings)
-    app.input_commits = runtime.input_commits = InputCommits(runtime.topics.source_of)
+    runtime.tables = tables.declare(app, settings, accounts=policy.accounts is not None)
+    # the account agent commits the signals it marks done, as the lead agent its inputs
+    app.input_commits = runtime.input_commits = InputCommits(
+        [*runtime.topics.source_of, *runtime.extras.get("internal_topics", ())])
     runtime.kpis = KpiStore(runtime.tables.kpis, policy)
     kpi_changelog = runtime.tables.kpis.changelog_topic.get_topic_name()
 
@@ -159,4 +166,6 @@ def _setup_metrics(runtime: Runtime) -> None:
     tables: tuple[str, ...] = ("leads", "sla-deadlines", "kpi-windows")
     if runtime.shadow_policy is not None:
         tables += ("shadow-leads", "shadow-sla-deadlines")
+    if policy.accounts is not None:
+        tables += ("accounts",)
     runtime.extras["engine_metrics"] = metrics.EngineMetrics(names, tables)

@@ -51,6 +51,7 @@ __all__ = [
     "REGISTRY",
     "STAGES",
     "EngineMetrics",
+    "count_account_qualification",
     "count_dead_letter",
     "count_event",
     "count_feedback",
@@ -490,6 +491,19 @@ for _kind in sorted(SHADOW_DIFF_KINDS):  # every kind from the start: the first 
     SHADOW_DIFFS.labels(kind=_kind)
 
 
+ACCOUNT_QUALIFICATIONS: Final = Counter(
+    "leadflow_account_qualifications",
+    "Marketing Qualified Accounts emitted (AccountQualified records), by queue.",
+    ["queue"],
+    registry=REGISTRY,
+)
+
+
+def count_account_qualification(queue: str, n: int = 1) -> None:
+    """Count ``n`` account qualifications routed to ``queue`` (bounded as hand-offs)."""
+    ACCOUNT_QUALIFICATIONS.labels(queue=queue_label(queue)).inc(n)
+
+
 READY: Final = Gauge(
     "leadflow_ready",
     "1 when the worker is consuming and its tables are recovered, else 0.",
@@ -584,6 +598,7 @@ METRIC_NAMES: Final = frozenset(
         "leadflow_resyncs_total",
         "leadflow_idle_waits_total",
         "leadflow_shadow_diffs_total",
+        "leadflow_account_qualifications_total",
     }
 )
 

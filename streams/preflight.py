@@ -23,9 +23,11 @@ class PreflightError(AdminError):
 def preflight(settings: Settings) -> None:
     if settings.auto_create_topics:
         create_topics(settings)
-    # leads.shadow-diffs is written only with a shadow policy: needed only then
-    names = [settings.topic(n) for n in settings.topics.all()
-             if n != "shadow_diffs" or settings.shadow_policy_path is not None]
+    # leads.shadow-diffs is written only with a shadow policy, sales.qualified-accounts
+    # only with a policy that has accounts: needed only then
+    optional = {"shadow_diffs": settings.shadow_policy_path is not None,
+                "qualified_accounts": _has_accounts(settings)}
+    names = [settings.topic(n) for n in settings.topics.all() if optional.get(n, True)]
     counts = partition_counts(settings, names)
     missing = [n for n, c in counts.items() if c is None]
     if missing:
@@ -41,10 +43,22 @@ def preflight(settings: Settings) -> None:
         )
 
 
+def _has_accounts(settings: Settings) -> bool:
+    from streams.domain import PolicyError, load_policy
+
+    try:
+        return load_policy(settings.policy_path).accounts is not None
+    except (PolicyError, OSError):  # the worker's own start says what is wrong with it
+        return False
+
+
 def internal_topics(app: Any) -> list[NewTopic]:
-    """Every table's changelog, sized and configured as Faust would declare it."""
+    """Every table's changelog, sized and configured as Faust would declare it, and the
+    repartition topics (the account signals, with accounts)."""
     conf = app.conf
-    out = []
+    runtime = getattr(app, "leadflow", None)
+    out = [NewTopic(name, conf.topic_partitions, conf.topic_replication_factor)
+           for name in (runtime.extras.get("internal_topics", ()) if runtime else ())]
     for table in app.tables.values():
         topic = table.changelog_topic
         config = {str(k): str(v) for k, v in (topic.config or {}).items()}

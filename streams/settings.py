@@ -59,6 +59,7 @@ class TopicNames:
     sla_reports: str = "marketing.sla-reports"
     dead_letter: str = "leads.dead-letter"
     shadow_diffs: str = "leads.shadow-diffs"
+    qualified_accounts: str = "sales.qualified-accounts"
 
     def all(self) -> dict[str, str]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -14,6 +14,8 @@
 - ``shadow-leads`` and ``shadow-sla-deadlines``: the same as ``leads`` and
   ``sla-deadlines`` for the shadow policy (``LEADFLOW_SHADOW_POLICY``), declared only when
   one is configured (so their changelogs exist only then).
+- ``accounts``: account id -> encoded ``AccountState`` (streams.domain.accounts), declared
+  only when the policy has an ``accounts`` section; keyed like the account signal topic.
 
 Keys are raw UTF-8 bytes: the same bytes the input records are keyed (and partitioned) by,
 so Faust's key routing for ``GET /leads/{id}`` finds the worker that owns the lead.
@@ -44,9 +46,10 @@ class Tables:
     kpis: TableT[bytes, bytes]
     shadow_leads: TableT[bytes, bytes] | None = None
     shadow_deadlines: TableT[bytes, bytes] | None = None
+    accounts: TableT[bytes, bytes] | None = None
 
 
-def declare(app: faust.App, settings: Settings) -> Tables:
+def declare(app: faust.App, settings: Settings, *, accounts: bool = False) -> Tables:
     common: dict[str, Any] = {"key_type": bytes, "value_type": bytes,
                               "partitions": settings.partitions}
     # Personal data in a lead's earlier states must leave the changelog soon after an
@@ -67,4 +70,8 @@ def declare(app: faust.App, settings: Settings) -> Tables:
         shadow_deadlines=app.Table("shadow-sla-deadlines",
                                    help="Open SLA deadlines under the shadow policy",
                                    **common) if shadow else None,
+        # erased contacts leave an account's changelog as soon as a lead's
+        accounts=app.Table("accounts", help="Per-account state (contract 4b)",
+                           extra_topic_configs=leads_changelog, **common)
+        if accounts else None,
     )

@@ -71,13 +71,29 @@ def attach(app: faust.App, runtime: Runtime) -> None:
         raw = shadow_leads.get(lead_id.encode())
         return None if raw is None else shadow_summary(decode_state(raw), shadow, now)
 
-    @app.page("/accounts/{account_id}")
-    class Account(View):
-        # The account view (contract section 4b) is not built yet: the route exists, and
-        # honours the token, so clients and probes see its final shape.
-        async def get(self, request: Request, account_id: str) -> Response:
-            return self.json({"error": "unknown account", "account_id": account_id},
-                             status=404)
+    accounts = runtime.tables.accounts
+    if accounts is None:
+        @app.page("/accounts/{account_id}")
+        class Account(View):
+            # No accounts in the policy: no account is ever known (the route still
+            # honours the token, so clients see its final shape).
+            async def get(self, request: Request, account_id: str) -> Response:
+                return self.json({"error": "unknown account", "account_id": account_id},
+                                 status=404)
+    else:
+        from streams.domain.accounts import AccountState, account_view
+
+        @app.page("/accounts/{account_id}")
+        @app.table_route(table=accounts, match_info="account_id")
+        async def account(web: View, request: Request, account_id: str) -> Response:
+            # routed to the worker that owns the account's partition; lead ids, roles
+            # and scores only (no personal data is in an account's state)
+            raw = accounts.get(account_id.encode()) if is_lead_key(
+                account_id.encode()) else None
+            if raw is None:
+                return web.json({"error": "unknown account", "account_id": account_id},
+                                status=404)
+            return web.json(account_view(AccountState.decode(raw), runtime.policy))
 
     @app.page("/kpis")
     class Kpis(View):

@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from streams.cli import backtest, demo, lead, policy, tail, topics, worker
+from streams.cli import account, backtest, demo, lead, policy, tail, topics, worker
 
 app = typer.Typer(
     name="leadflow",
@@ -21,6 +21,7 @@ app.add_typer(topics.app, name="topics")
 app.command("demo")(demo.run)
 app.command("tail")(tail.run)
 app.command("lead")(lead.run)
+app.command("account")(account.run)
 app.add_typer(policy.app, name="policy")
 app.command("backtest")(backtest.run)
 

@@ -21,8 +21,8 @@ def _when(ms: Any) -> str:
 
 
 def fetch(base: str, lead_id: str, timeout: float,
-          token: str | None = None) -> tuple[int, Any]:
-    url = f"{base.rstrip('/')}/leads/{urllib.parse.quote(lead_id, safe='')}"
+          token: str | None = None, route: str = "leads") -> tuple[int, Any]:
+    url = f"{base.rstrip('/')}/{route}/{urllib.parse.quote(lead_id, safe='')}"
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
         with urllib.request.urlopen(urllib.request.Request(url, headers=headers),

@@ -29,6 +29,8 @@ ALIASES = {
     "leads.dead-letter": "dead_letter",
     "shadow_diffs": "shadow_diffs", "shadow-diffs": "shadow_diffs",
     "leads.shadow-diffs": "shadow_diffs",
+    "qualified_accounts": "qualified_accounts", "qualified-accounts": "qualified_accounts",
+    "accounts": "qualified_accounts", "sales.qualified-accounts": "qualified_accounts",
 }
 
 
@@ -55,7 +57,8 @@ def jsonable(value: Any) -> Any:
 
 def run(
     topic: str = typer.Argument(..., help="Logical name (events, outcomes, transitions, "
-                                "qualified, feedback, sla_reports, dead_letter, shadow_diffs), "
+                                "qualified, feedback, sla_reports, dead_letter, shadow_diffs, "
+                                "qualified_accounts), "
                                 "a default name such as leads.transitions, or a real topic "
                                 "name."),
     follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new records "

@@ -41,6 +41,7 @@ KINDS: tuple[str, ...] = (
     "SlaReport",
     "DeadLetter",
     "ShadowDiff",
+    "AccountQualified",
 )
 INPUT_KINDS: tuple[str, ...] = ("LeadEvent", "SalesOutcome")
 

@@ -19,6 +19,7 @@ from faust.types import TP as TopicPartition
 from streams import metrics
 from streams.domain import decode_state, encode_state
 from streams.engine import faust_private
+from streams.engine.accounts import AccountSignals
 from streams.engine.delivery import Send
 from streams.engine.events import PartitionRef, at_event
 from streams.engine.runner import TP, BatchRunner, Progress, RunnerConfig
@@ -192,7 +193,8 @@ class LiveRunner:
         self.runner = BatchRunner(processor, FaustConsumer(app, runtime),
                                   TableStore(app, runtime), config, runtime.clock,
                                   on_batch=on_batch, on_resync=metrics.count_resync,
-                                  shadow=shadow_runner(app, runtime))
+                                  shadow=shadow_runner(app, runtime),
+                                  accounts=AccountSignals.for_policy(runtime.policy))
         self.source_of = runtime.topics.source_of
         self.app = app
         self.is_ready = is_ready

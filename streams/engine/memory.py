@@ -14,7 +14,11 @@ from typing import Any
 
 from kafka.partitioner.default import murmur2
 
-from streams.domain import LeadState
+from streams.codecs import AvroCodecs
+from streams.domain import LeadState, Policy
+from streams.domain.accounts import AccountState
+from streams.engine.accounts import LOGICAL as SIGNALS
+from streams.engine.accounts import AccountResult, AccountRunner, AccountSignals
 from streams.engine.runner import TP, BatchRunner, Progress, RunnerConfig
 from streams.engine.shadow import ShadowResult, ShadowRunner
 from streams.processor import BatchResult, Inbound, LeadProcessor, Outbound
@@ -139,7 +143,8 @@ def replay_with_shadow(records: Sequence[Record], processor: LeadProcessor,
                          RunnerConfig(topics=topics, sla_clock="event"),
                          wall_clock=lambda: now,
                          shadow=None if shadow is None else ShadowRunner(
-                             shadow, processor.policy, shadow_store))
+                             shadow, processor.policy, shadow_store),
+                         accounts=AccountSignals.for_policy(processor.policy))
     inbound: list[Inbound] = []
     for r in records:
         p = 0 if r.key is None else partition_of(r.key, partitions)
@@ -156,3 +161,53 @@ def replay_with_shadow(records: Sequence[Record], processor: LeadProcessor,
 
     asyncio.run(run())
     return store, shadow_store
+
+
+@dataclass
+class MemoryAccountStore:
+    """The ``accounts`` table and ``sales.qualified-accounts`` as a dict and a list."""
+
+    states: dict[str, AccountState] = field(default_factory=dict)
+    outbound: list[Outbound] = field(default_factory=list)
+    fail_after_outputs: bool = False  # tests: "crash" between the outputs and the states
+
+    def load(self, account_id: str, rec: Inbound) -> AccountState | None:
+        return self.states.get(account_id)
+
+    async def save(self, result: AccountResult) -> None:
+        self.outbound.extend(result.outbound)
+        if self.fail_after_outputs:
+            raise RuntimeError("crash between the outputs and the states")
+        for account_id, (state, _) in result.states.items():
+            self.states[account_id] = state
+
+
+def signal_partitions(outbound: Sequence[Outbound], partitions: int,
+                      topic: str = "account-signals") -> dict[int, list[Inbound]]:
+    """The account signals among a lead replay's outbound records, as the repartition
+    topic holds them: per partition (by key), in the order they were sent."""
+    out: dict[int, list[Inbound]] = {}
+    for o in outbound:
+        if o.logical != SIGNALS:
+            continue
+        assert o.key is not None
+        p = partition_of(o.key, partitions)
+        part = out.setdefault(p, [])
+        part.append(Inbound(SIGNALS, topic, p, len(part), o.key, o.value))
+    return out
+
+
+def replay_accounts(outbound: Sequence[Outbound], policy: Policy, codecs: AvroCodecs,
+                    partitions: int, now: int, store: MemoryAccountStore | None = None
+                    ) -> MemoryAccountStore:
+    """The account agent over the signals of a lead replay (``replay(...).outbound``):
+    the offline reference of ``sales.qualified-accounts`` and the ``accounts`` table."""
+    store = store or MemoryAccountStore()
+    runner = AccountRunner(policy, codecs, store, wall_clock=lambda: now)
+
+    async def run() -> None:
+        for _, records in sorted(signal_partitions(outbound, partitions).items()):
+            await runner.run(records)
+
+    asyncio.run(run())
+    return store

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from streams.codecs import CodecError
+from streams.engine.accounts import AccountSignals
 from streams.engine.events import PartitionRef
 from streams.engine.merge import UNTIMED, Item, PartitionMerge
 from streams.engine.ordering import PartitionCursors, Verdict
@@ -101,7 +102,8 @@ class BatchRunner:
                  monotonic: Callable[[], float] = time.monotonic,
                  on_batch: Callable[[BatchResult, dict[str, int]], None] | None = None,
                  on_resync: Callable[[str], None] | None = None,
-                 shadow: ShadowRunner | None = None) -> None:
+                 shadow: ShadowRunner | None = None,
+                 accounts: AccountSignals | None = None) -> None:
         self.processor = processor
         self.consumer = consumer
         self.store = store
@@ -119,6 +121,7 @@ class BatchRunner:
         self.event_clock = config.sla_clock == "event"
         self._wall_checked = float("-inf")
         self.shadow = shadow  # a second policy beside the live one (contract 4a), or None
+        self.accounts = accounts  # account signals (contract 4b), or None: no accounts
 
     # -- entry points --------------------------------------------------------------------
 
@@ -261,6 +264,7 @@ class BatchRunner:
         progress: dict[int, Progress] = {}
         idle: dict[str, int] = {}
         event_clock = self.event_clock
+        accounts = self.accounts
         check_wall = not event_clock and mono - self._wall_checked >= self.config.wall_check_every
         if check_wall:
             self._wall_checked = mono
@@ -280,10 +284,14 @@ class BatchRunner:
                     batch.dead_letter(rec, item.error)
                 else:
                     assert item.lead_id is not None
+                    if accounts is not None:
+                        known = accounts.before(batch, item.lead_id, rec)
                     if shadow is None:
                         batch.apply(rec, item.lead_id, item.model)
                     else:  # applies it to the live batch too
                         shadow.apply(rec, item.lead_id, item.model, merge)
+                    if accounts is not None:
+                        accounts.after(batch, item.lead_id, rec, item.t, known)
                     merge.schedule(item.lead_id, batch.deadline(item.lead_id))
                 done[(rec.topic, rec.partition)] = rec.offset + 1
             if check_wall:

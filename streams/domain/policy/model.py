@@ -10,8 +10,12 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from streams.domain.conditions import Condition, Test
+
+if TYPE_CHECKING:
+    from streams.domain.policy.accounts_section import AccountsPolicy
 
 HOUR_MS = 3_600_000
 HASH_CHARS = 8
@@ -150,6 +154,8 @@ class Policy:
     criteria_plan: tuple[tuple[str, int, Test | None], ...] = field(default=())
     # the `version` the file declares (`version` above adds the content hash)
     declared_version: str = ""
+    # the optional `accounts` section (contract 4b); None: no account processing at all
+    accounts: AccountsPolicy | None = None
 
 
 

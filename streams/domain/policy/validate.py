@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from streams.domain.conditions import Problems, Test
+from streams.domain.policy.accounts_section import accounts_section
 from streams.domain.policy.fields import _mapping, _unknown
 from streams.domain.policy.handoff import _referral, _routing, _sla
 from streams.domain.policy.model import Criterion, Policy, content_hash
@@ -64,7 +65,7 @@ def policy_from_dict(data: object, source_name: str = "<policy>",
 
 
 _TOP = {"version", "scoring", "fit", "criteria", "stages", "disqualify", "referral", "routing",
-        "sla"}
+        "sla", "accounts"}
 
 
 def _build(data: object, problems: Problems, source: str, digest: str) -> Policy | None:
@@ -88,6 +89,8 @@ def _build(data: object, problems: Problems, source: str, digest: str) -> Policy
     crit_names = tuple(c.name for c in criteria) if criteria is not None else None
     referral = _referral(doc.get("referral"), problems, crit_names, routing)
     sla = _sla(doc.get("sla"), problems, routing)
+    accounts = accounts_section(doc.get("accounts"), problems,
+                                None if routing is None else frozenset(routing.by_name))
     if (stages is not None and crit_names is not None
             and stages.mql_min_criteria > len(crit_names)):
         problems.add("stages.mql.min_criteria",
@@ -117,6 +120,7 @@ def _build(data: object, problems: Problems, source: str, digest: str) -> Policy
             *(r.when.attrs for r in fit.rules), *(r.when.attrs for r in disqualify),
             *(c.when.attrs for c in criteria)),
         criteria_plan=_criteria_plan(criteria),
+        accounts=accounts,
     )
 
 

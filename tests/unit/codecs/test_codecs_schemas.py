@@ -28,6 +28,7 @@ TIMESTAMP_FIELDS = {
     "SlaReport": {"window_start", "window_end"},
     "DeadLetter": {"failed_at"},
     "ShadowDiff": {"occurred_at"},
+    "AccountQualified": {"qualified_at", "sla_due_at"},
 }
 
 

@@ -207,6 +207,7 @@ def test_faust_codecs_registered(
     assert set(made) == {
         "avro-leadevent", "avro-salesoutcome", "avro-stagetransition", "avro-qualifiedlead",
         "avro-marketingfeedback", "avro-slareport", "avro-deadletter", "avro-shadowdiff",
+        "avro-accountqualified",
         LEAD_INPUT_CODEC,
     }
     ev = lead_event()

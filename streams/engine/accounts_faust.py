@@ -1,0 +1,73 @@
+"""The account runner's ports bound to the Faust app: the ``accounts`` table (with its
+changelog), ``sales.qualified-accounts``, the signals' commits and the metric. Built by
+``agents/score_accounts.py`` only when the policy has accounts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+import faust
+from faust.types import TP as TopicPartition
+
+from streams import metrics
+from streams.domain.accounts import AccountState
+from streams.engine.accounts import LOGICAL, TP, AccountResult, AccountRunner
+from streams.engine.delivery import Send
+from streams.engine.events import at_event
+from streams.engine.state_writes import TableWrites
+from streams.logs import log_dead_letters
+from streams.processor import Inbound
+
+if TYPE_CHECKING:
+    from streams.runtime import Runtime
+
+
+class AccountTableStore:
+    def __init__(self, app: faust.App, runtime: Runtime) -> None:
+        assert runtime.tables.accounts is not None
+        self.app = app
+        self.runtime = runtime
+        self.table = runtime.tables.accounts
+
+    def load(self, account_id: str, rec: Inbound) -> AccountState | None:
+        with at_event(rec.ref):
+            raw = self.table.get(account_id.encode())
+        return AccountState.decode(raw) if raw else None
+
+    async def save(self, result: AccountResult) -> None:
+        runtime, table = self.runtime, self.table
+        sends = [Send(runtime.topic_names[o.logical], o.key, o.value) for o in result.outbound]
+        if sends:  # the qualifications first: a crash before the states repeats them
+            await runtime.deliver(sends)
+        writes = TableWrites()
+        for account_id, (state, rec) in result.states.items():
+            writes.put(table, rec.partition, rec.ref, account_id.encode(), state.encode())
+        await writes.apply(runtime.deliver)
+
+
+def account_runner(app: faust.App, runtime: Runtime) -> AccountRunner:
+    import logging
+
+    log = logging.getLogger("leadflow.accounts")
+
+    def mark_done(offsets: dict[TP, int]) -> None:
+        runtime.input_commits.mark_done(
+            {TopicPartition(*tp): off for tp, off in offsets.items()},
+            int(app.consumer_generation_id))
+
+    def on_batch(result: AccountResult) -> None:
+        for queue, n in result.by_queue.items():
+            metrics.count_account_qualification(queue, n)
+        for letter in result.dead_letters:
+            metrics.count_dead_letter(letter["error_type"])
+        if result.dead_letters:
+            log_dead_letters(log, result.dead_letters)
+
+    return AccountRunner(runtime.policy, runtime.codecs, AccountTableStore(app, runtime),
+                         runtime.clock, mark_done=mark_done, on_batch=on_batch)
+
+
+def inbound(events: Iterable[faust.EventT[bytes]]) -> list[Inbound]:
+    return [Inbound(LOGICAL, ev.message.topic, ev.message.partition, ev.message.offset,
+                    ev.key, ev.value, ev) for ev in events]
