@@ -92,17 +92,17 @@ def model_move(state: LeadState, policy: Policy
     """The MQL rule when it names scoring models (`stages.mql.model` / `any_model`): each
     eligible score against its own threshold; of those reached, the hottest (score /
     threshold, then file order; the default score first) qualifies the lead with grade and
-    criteria. ENGAGED from RAW when an eligible score reaches stages.engaged.score."""
+    criteria. ENGAGED from RAW when the default score or an eligible one reaches
+    stages.engaged.score (lukewarm is general engagement; hot is for a product line)."""
     st = policy.stages
     t = state.clock
     best: ScoringModel | None = None
     best_ratio = -1.0
-    hot = engaged = False
-    if policy.mql_default:
-        score = current_score(state, policy.scoring)
-        engaged = score >= st.engaged_score
-        if score >= st.mql_score:
-            hot, best_ratio = True, _ratio(score, st.mql_score)
+    hot = False
+    score = current_score(state, policy.scoring)
+    engaged = score >= st.engaged_score
+    if policy.mql_default and score >= st.mql_score:
+        hot, best_ratio = True, _ratio(score, st.mql_score)
     for m in policy.mql_models:
         score = model_score_at(state, m, t)
         if score >= st.engaged_score:

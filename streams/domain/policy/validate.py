@@ -90,7 +90,7 @@ def _build(data: object, problems: Problems, source: str, digest: str) -> Policy
     referral = _referral(doc.get("referral"), problems, crit_names, routing)
     sla = _sla(doc.get("sla"), problems, routing)
     models = models_section(doc.get("models"), problems, stages)
-    mql = mql_models(doc.get("stages"), models or (), problems)
+    mql = mql_models(doc.get("stages"), models, problems) if models is not None else None
     check_queue_models(routing, doc.get("routing"), models, problems)
     if (stages is not None and crit_names is not None
             and stages.mql_min_criteria > len(crit_names)):
