@@ -3,7 +3,8 @@
 Score contributions are read at the lead's clock (decayed like the score itself), so they add
 up to the raw score; fit rules contribute their points as `fit:<rule>`. A scoring model's
 contributions (`model_reasons`, for a lead a model qualified) are named `<model>:<rule>`.
-The top 5 by absolute points are kept, largest first; ties break by rule name so the list is deterministic.
+The top 5 by absolute points are kept, largest first; ties break by rule name so the list
+is deterministic.
 """
 
 from __future__ import annotations

@@ -125,7 +125,8 @@ def test_duplicate_model_names_are_refused_with_file_and_line() -> None:
         parse_policy(text, "pl.yaml")
     dup = [p for p in err.value.problems if p.path == "models.analytics"]
     assert dup and "duplicate key" in dup[0].message
-    line = next(i for i, x in enumerate(text.splitlines(), 1) if "analytics:                # APIs" in x)
+    line = next(i for i, x in enumerate(text.splitlines(), 1)
+                if "analytics:                # APIs" in x)
     assert dup[0].location == f"pl.yaml:{line}"
 
 
@@ -334,7 +335,7 @@ def test_grade_and_criteria_still_hold_for_models(pl: Policy) -> None:
 def test_an_escalation_keeps_the_model(pl: Policy) -> None:
     s, outs = qualify(pl, "analytics", 5)
     (ho,) = handoffs(outs)
-    s2, outs = tick(s, pl, ho.sla_due_at)
+    _, outs = tick(s, pl, ho.sla_due_at)
     (esc,) = handoffs(outs)
     assert esc.path.value == "ESCALATION" and esc.model == "analytics"
     assert esc.queue == "escalation"
