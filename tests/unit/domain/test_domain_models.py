@@ -436,3 +436,60 @@ def test_a_handoff_model_alone_is_kept(pl: Policy) -> None:
     s = LeadState("L9")
     s.ho_model = "integration"
     assert decode_state(encode_state(s)).ho_model == "integration"
+
+
+# ---------------------------------------------------------------- lead view and why not MQL
+
+def test_lead_view_shows_every_model_score(pl: Policy, policy: Policy) -> None:
+    from streams.lead_view import lead_view
+
+    s, _ = qualify(pl, "analytics", 3)  # analytics ~45 of 60, integration nothing
+    view = lead_view(s, pl, now=s.clock + 45 * D)  # one analytics half-life later
+    rows = {m["model"]: m for m in view["model_scores"]}
+    assert rows["analytics"]["score"] == 45.0 and rows["analytics"]["score_now"] == 22.5
+    assert rows["analytics"]["mql_score"] == 60
+    assert rows["integration"] == {"model": "integration", "score": 0.0, "score_now": 0.0,
+                                   "mql_score": 45}
+    assert view["handoff_model"] is None
+    assert "model_scores" not in lead_view(run(policy, [ev("e", "FORM_SUBMITTED", T0)])[0],
+                                           policy)
+
+
+def test_why_not_mql_covers_model_thresholds(pl: Policy) -> None:
+    from streams.domain.why import why_not_mql
+
+    s, _ = qualify(pl, "analytics", 3)
+    why = why_not_mql(s, pl, s.clock)
+    (score,) = [c for c in why.unmet if c.condition == "score"]
+    assert (score.value, score.threshold) == (45.0, 60)  # the closest: analytics
+    assert "analytics score 45 < 60 (15 short)" in score.text
+    assert "integration score 0 < 45 (45 short)" in score.text
+    d = score.to_dict()
+    assert d["scores"] == [{"model": "analytics", "value": 45.0, "threshold": 60, "met": False},
+                           {"model": "integration", "value": 0.0, "threshold": 45,
+                            "met": False}]
+    assert "analytics score 45 < 60" in why.summary
+
+
+def test_why_not_mql_says_which_model_is_hot(pl: Policy) -> None:
+    from streams.domain.why import mql_checks
+
+    s, _ = qualify(pl, "integration", 5, lead="L5")
+    (score, _, _) = mql_checks(s, pl, s.clock)
+    assert score.met and score.text == "integration score 49.8 >= 45"  # only the hot one
+
+
+def test_cli_renders_model_scores(pl: Policy) -> None:
+    import io
+
+    from rich.console import Console
+
+    from streams.cli.lead import render
+    from streams.lead_view import lead_view
+
+    s, _ = qualify(pl, "analytics", 5)
+    out = io.StringIO()
+    render(lead_view(s, pl), Console(file=out, width=160))
+    text = out.getvalue()
+    assert "analytics score" in text and "(MQL at 60)" in text
+    assert "by model analytics" in text
