@@ -6,6 +6,7 @@ No personal data: the profile (email, names, phone, company...) is never shown; 
 Scores and points are rounded to one decimal. The score is shown twice: at the lead's
 stream time (its latest event, `state.clock`: what the engine last decided on) and as of
 `now` (the worker's clock), decayed, so a lead silent for months does not show its peak.
+With scoring models (policy `models:`), each model's score is shown the same way.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 from streams.domain import LeadState, Policy, Stage
 from streams.domain.explain import top_reasons
 from streams.domain.models import LEAD_EVENT_TYPES as EVENT_TYPES
-from streams.domain.scoring import current_score, score_at
+from streams.domain.scoring import current_score, model_score_at, score_at
 from streams.domain.why import mql_checks, shown, why_not_mql
 
 HISTORY_SHOWN = 10
@@ -80,6 +81,22 @@ def lead_view(state: LeadState, policy: Policy, now: int | None = None) -> dict[
         "campaigns": list(state.campaigns),
         "events": state.events,
         "policy_version": policy.version,
+        **(_models(state, policy, at) if policy.models else {}),
+    }
+
+
+def _models(state: LeadState, policy: Policy, at: int) -> dict[str, Any]:
+    """Per scoring model (contract 4b): its score at the lead's clock and now, and its
+    MQL threshold when the MQL rule counts it (null otherwise); the model of the hand-off."""
+    eligible = {m.name for m in policy.mql_models}
+    return {
+        "model_scores": [
+            {"model": m.name,
+             "score": shown(model_score_at(state, m, state.clock)),
+             "score_now": shown(model_score_at(state, m, at)),
+             "mql_score": m.mql_score if m.name in eligible else None}
+            for m in policy.models],
+        "handoff_model": state.ho_model,
     }
 
 

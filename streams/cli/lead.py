@@ -59,11 +59,17 @@ def render(view: dict[str, Any], console: Any = None) -> None:
                   f"({_when(view.get('stream_time'))})")
     facts.add_row("score now", f"{_num(view.get('score_now'))} as of "
                   f"{_when(view.get('now'))} (decayed)")
+    for m in view.get("model_scores") or []:  # policy `models:` (product lines)
+        need = m.get("mql_score")
+        facts.add_row(f"{m.get('model')} score",
+                      f"{_num(m.get('score'))} at its last event, {_num(m.get('score_now'))} "
+                      "now" + (f" (MQL at {need:g})" if isinstance(need, int | float) else ""))
     facts.add_row("fit grade", str(view.get("fit_grade")))
     facts.add_row("criteria met", ", ".join(view.get("criteria_met") or []) or "-")
     facts.add_row("queue / owner", f"{view.get('queue') or '-'} / "
                   f"{view.get('owner_rep_id') or '-'}")
-    facts.add_row("handed off", _when(view.get("handed_off_at")))
+    facts.add_row("handed off", _when(view.get("handed_off_at"))
+                  + (f" by model {view['handoff_model']}" if view.get("handoff_model") else ""))
     facts.add_row("SLA due", _when(view.get("sla_due_at")))
     facts.add_row("campaigns", ", ".join(view.get("campaigns") or []) or "-")
     facts.add_row("events", str(view.get("events")))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -22,15 +22,24 @@ def summary(policy: object) -> str:
     assert isinstance(policy, Policy)
     st = policy.stages
     queues = [q.name for q in policy.routing.queues]
+    models = [f"{m.name} (half-life {m.scoring.half_life_days:g} d)" for m in policy.models]
     scored = sum(1 for v in policy.scoring.points.values() if v)
     return (
         f"{scored} scored event types, {len(policy.scoring.rules)} asset/campaign rules, "
         f"{len(policy.fit.rules)} fit rules, criteria [{', '.join(policy.criteria_names)}], "
-        f"MQL at score >= {st.mql_score:g} + grade {st.mql_min_grade} + "
+        f"MQL at {_mql_scores(policy)} + grade {st.mql_min_grade} + "
         f"{st.mql_min_criteria} criteria, {len(policy.disqualify)} disqualify rules, "
         f"{len(queues)} queues [{', '.join(queues)}], follow-up "
         f"{policy.sla.default_hours:g} h"
+        + (f", scoring models [{', '.join(models)}]" if models else "")
     )
+
+
+def _mql_scores(policy: Any) -> str:
+    """"score >= 50", or with scoring models "analytics >= 60 or integration >= 45"."""
+    parts = [f"score >= {policy.stages.mql_score:g}"] if policy.mql_default else []
+    parts += [f"{m.name} >= {m.mql_score:g}" for m in policy.mql_models]
+    return " or ".join(parts)
 
 
 def load_or_exit(file: Path) -> Policy:

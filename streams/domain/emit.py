@@ -4,7 +4,7 @@ deterministic (`transition:<lead>:<seq>`, `handoff:<lead>:<seq>`, `feedback:<lea
 from __future__ import annotations
 
 from streams.domain import criteria as crit
-from streams.domain.explain import top_reasons
+from streams.domain.explain import model_reasons, top_reasons
 from streams.domain.models import (
     FeedbackType,
     HandoffPath,
@@ -15,14 +15,17 @@ from streams.domain.models import (
     Stage,
     StageTransition,
 )
-from streams.domain.policy import Policy
-from streams.domain.scoring import current_score
+from streams.domain.policy import Policy, ScoringModel
+from streams.domain.scoring import current_score, model_score_at
 
 HOUR_MS = 3_600_000.0
 
 
 def transition(s: LeadState, to: Stage, cause_event_id: str, t: int, policy: Policy,
-               cause: Reason | None = None, *, explain: bool = True) -> StageTransition:
+               cause: Reason | None = None, *, explain: bool = True,
+               model: ScoringModel | None = None) -> StageTransition:
+    """A stage change; `model`: the scoring model whose score made it (its score and
+    reasons are reported instead of the default score's)."""
     s.seq += 1
     frm = s.stage
     s.stage = to
@@ -35,21 +38,29 @@ def transition(s: LeadState, to: Stage, cause_event_id: str, t: int, policy: Pol
         to_stage=to,
         occurred_at=t,
         cause_event_id=cause_event_id,
-        score=current_score(s, policy.scoring),
+        score=(current_score(s, policy.scoring) if model is None
+               else model_score_at(s, model, s.clock)),
         fit_grade=s.grade,
         criteria_met=criteria,
-        reasons=top_reasons(s, policy, cause) if explain else (),
+        reasons=((top_reasons(s, policy, cause) if model is None
+                  else model_reasons(s, policy, model, cause)) if explain else ()),
         policy_version=policy.version,
     )
 
 
 def handoff(s: LeadState, path: HandoffPath, queue: str, owner: str | None, at: int,
             policy: Policy, *, fresh: bool = True, criteria: tuple[str, ...] | None = None,
-            explain: bool = True) -> QualifiedLead:
+            explain: bool = True, model: ScoringModel | None = None) -> QualifiedLead:
     """A hand-off; `fresh` starts a new SLA clock (SCORE/REFERRAL), else re-routes it.
-    `explain=False`: no `reasons` (see `engine.step`)."""
+    `explain=False`: no `reasons` (see `engine.step`). `model`: the scoring model that
+    qualified the lead (a fresh hand-off); a re-route keeps the one it re-routes."""
     s.seq += 1
-    score = current_score(s, policy.scoring)
+    if fresh:
+        s.ho_model = None if model is None else model.name
+    elif s.ho_model is not None and model is None:
+        model = next((m for m in policy.models if m.name == s.ho_model), None)
+    score = (current_score(s, policy.scoring) if model is None
+             else model_score_at(s, model, s.clock))
     due = at + policy.sla.due_ms(queue)
     if fresh:
         s.ho_at = at
@@ -74,7 +85,8 @@ def handoff(s: LeadState, path: HandoffPath, queue: str, owner: str | None, at: 
         score=score,
         fit_grade=s.grade,
         criteria_met=crit.met(s, policy) if criteria is None else criteria,
-        reasons=top_reasons(s, policy, cause) if explain else (),
+        reasons=((top_reasons(s, policy, cause) if model is None
+                  else model_reasons(s, policy, model, cause)) if explain else ()),
         profile=dict(s.profile),
         first_touch_campaign=s.first_touch,
         last_touch_campaign=s.last_touch,
@@ -82,6 +94,7 @@ def handoff(s: LeadState, path: HandoffPath, queue: str, owner: str | None, at: 
         handed_off_at=at,
         sla_due_at=due,
         policy_version=policy.version,
+        model=s.ho_model,
     )
 
 

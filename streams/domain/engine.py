@@ -55,7 +55,13 @@ from streams.domain.models import (
 from streams.domain.policy import Policy
 from streams.domain.routing import assign_rep, choose_queue
 from streams.domain.sla import catch_up, next_deadline, tick
-from streams.domain.stages import PRE_SALES, SCORING_STAGES, outcome_move, score_move
+from streams.domain.stages import (
+    PRE_SALES,
+    SCORING_STAGES,
+    model_move,
+    outcome_move,
+    score_move,
+)
 
 __all__ = ["event_hash", "next_deadline", "step", "tick"]
 
@@ -150,6 +156,8 @@ def _lead_event(s: LeadState, ev: LeadEvent, policy: Policy, explain: bool) -> l
     # score
     sc = policy.scoring
     scoring.score_event(s, ev, sc)
+    if policy.models:
+        scoring.score_models(s, ev, policy.models)
     if changed or policy.fit.uses_events or s.pv != policy.version:
         changed = True  # (first event, or the policy changed since: re-evaluate everything)
         fit.refresh(s, policy)
@@ -162,6 +170,8 @@ def _lead_event(s: LeadState, ev: LeadEvent, policy: Policy, explain: bool) -> l
         return []
     if etype == "REP_REFERRAL" and ev.rep_id and _referral_ok(s, policy):
         return _fast_track(s, ev, policy, explain)
+    if policy.mql_models:
+        return _by_model(s, ev, policy, explain)
     score = 0.0
     if s.score_sum:
         score = s.score_sum * 2.0 ** ((s.anchor - s.clock) / sc.half_life_ms)
@@ -178,6 +188,20 @@ def _lead_event(s: LeadState, ev: LeadEvent, policy: Policy, explain: bool) -> l
     q = choose_queue(s, policy.routing)
     return [tr, emit.handoff(s, HandoffPath.SCORE, q.name, assign_rep(s.lead_id, q.reps), t,
                              policy, criteria=tr.criteria_met, explain=explain)]
+
+
+def _by_model(s: LeadState, ev: LeadEvent, policy: Policy, explain: bool) -> list[Output]:
+    """The MQL rule with scoring models (contract 4b): the hand-off names the model."""
+    to, model = model_move(s, policy)
+    if to is None:
+        return []
+    t = ev.occurred_at
+    if to is _ENGAGED:
+        return [emit.transition(s, to, ev.event_id, t, policy, explain=explain)]
+    tr = emit.transition(s, Stage.MQL, ev.event_id, t, policy, explain=explain, model=model)
+    q = choose_queue(s, policy.routing, None if model is None else model.name)
+    return [tr, emit.handoff(s, HandoffPath.SCORE, q.name, assign_rep(s.lead_id, q.reps), t,
+                             policy, criteria=tr.criteria_met, explain=explain, model=model)]
 
 
 def _referral_ok(s: LeadState, policy: Policy) -> bool:
@@ -225,6 +249,7 @@ def _erase(s: LeadState, ev: LeadEvent, policy: Policy, explain: bool) -> list[O
     s.ho_due, s.ho_score, s.ho_contact = 0, 0.0, None
     s.ho_escalated = s.ho_contact_reported = s.ho_accepted = s.ho_closed = False
     s.ho_esc_breached = False
+    s.ho_model = None
     s.disq_rule = None
     return [emit.transition(s, Stage.ERASED, ev.event_id, ev.occurred_at, policy,
                             Reason("erasure_requested", 0.0), explain=explain)]

@@ -1,4 +1,5 @@
 """Routing: the first queue whose condition holds (else the default queue) takes the lead;
+a queue may also say which scoring models' hand-offs it takes (`model`, contract 4b);
 the owner is chosen by rendezvous (highest-random-weight) hashing of lead id and rep id.
 
 Rendezvous hashing is deterministic (same lead, same reps -> same rep, on every worker and in
@@ -14,9 +15,15 @@ from streams.domain.models import LeadState
 from streams.domain.policy import Queue, Routing
 
 
-def choose_queue(state: LeadState, routing: Routing) -> Queue:
+def choose_queue(state: LeadState, routing: Routing, model: str | None = None) -> Queue:
+    """`model`: the scoring model that qualified the lead (None: the default score). A
+    queue with `model` takes only those leads (all of them when it has no `when`)."""
     for q in routing.queues:
-        if q.when is not None and q.when.test(state):
+        models = q.models
+        if models is not None:
+            if (model or "") in models and (q.when is None or q.when.test(state)):
+                return q
+        elif q.when is not None and q.when.test(state):
             return q
     return routing.by_name[routing.default_queue]
 

@@ -34,14 +34,30 @@ time* in each window, whatever order they arrive in:
   are ~2 half-lives of the default policy: what is dropped weighs under a quarter.)
 - The caps state is read with the current policy: a policy that changes a cap's window
   re-reads the remembered window indices with the new length (no migration).
+
+Scoring models (contract 4b, `models:`) are scored by the very same functions: each model
+keeps its own `ModelScore` (score_sum, anchor, contrib, caps) in `state.models`, updated with
+the model's `Scoring` for every event its `applies_to` takes (`score_models`). Everything
+above holds per model. A policy without models never reaches that code.
 """
 
 from __future__ import annotations
 
 from bisect import insort
+from typing import Protocol
 
-from streams.domain.models import EVENT_TYPE_INDEX, CapEntry, LeadEvent, LeadState
-from streams.domain.policy import Cap, Scoring
+from streams.domain.models import EVENT_TYPE_INDEX, CapEntry, LeadEvent, LeadState, ModelScore
+from streams.domain.policy import Cap, Scoring, ScoringModel
+
+
+class ScoreState(Protocol):
+    """What a score is kept in: the lead's default score (`LeadState`) or a model's
+    (`ModelScore`)."""
+
+    score_sum: float
+    anchor: int
+    contrib: dict[str, float]
+    caps: dict[int, dict[int, tuple[CapEntry, ...]]]
 
 REANCHOR_HALF_LIVES = 256.0
 MAX_BACKWARD_HALF_LIVES = 256.0
@@ -49,7 +65,7 @@ CAP_WINDOWS = 8  # windows remembered per capped type (see the module doc)
 _NOISE = 1e-9  # a contrib entry below this share of what was subtracted is rounding noise
 
 
-def score_event(state: LeadState, event: LeadEvent, scoring: Scoring) -> None:
+def score_event(state: ScoreState, event: LeadEvent, scoring: Scoring) -> None:
     """Add what one event earns (base points for its type, asset/campaign rules), after caps.
     The hot path: uncapped types go straight to the sum without temporaries."""
     etype = event.type
@@ -95,7 +111,7 @@ def earned(event: LeadEvent, scoring: Scoring) -> tuple[tuple[str, float], ...]:
     return tuple(out)
 
 
-def _score_capped(state: LeadState, event: LeadEvent, cap: Cap, scoring: Scoring) -> None:
+def _score_capped(state: ScoreState, event: LeadEvent, cap: Cap, scoring: Scoring) -> None:
     t = event.occurred_at
     ti = EVENT_TYPE_INDEX[event.type]
     wi = t // cap.window_ms
@@ -130,7 +146,7 @@ def _score_capped(state: LeadState, event: LeadEvent, cap: Cap, scoring: Scoring
         del wins[min(wins)]
 
 
-def _subtract(state: LeadState, entry: CapEntry, scoring: Scoring) -> None:
+def _subtract(state: ScoreState, entry: CapEntry, scoring: Scoring) -> None:
     """Remove a counted event's contribution (as `add_points` added it, at today's anchor)."""
     t, pts = entry
     if not pts:
@@ -149,14 +165,14 @@ def _subtract(state: LeadState, entry: CapEntry, scoring: Scoring) -> None:
         state.score_sum = 0.0  # nothing left: no rounding residue either
 
 
-def _reanchor(state: LeadState, t: int, x: float) -> None:
+def _reanchor(state: ScoreState, t: int, x: float) -> None:
     factor = 2.0**-x
     state.score_sum *= factor
     state.contrib = {k: v * factor for k, v in state.contrib.items()}
     state.anchor = t
 
 
-def add_points(state: LeadState, contributions: tuple[tuple[str, float], ...]
+def add_points(state: ScoreState, contributions: tuple[tuple[str, float], ...]
                | list[tuple[str, float]], t: int, scoring: Scoring) -> None:
     if not contributions:
         return
@@ -177,7 +193,7 @@ def add_points(state: LeadState, contributions: tuple[tuple[str, float], ...]
     state.score_sum += total
 
 
-def raw_score_at(state: LeadState, t: int, scoring: Scoring) -> float:
+def raw_score_at(state: ScoreState, t: int, scoring: Scoring) -> float:
     if state.score_sum == 0.0:
         return 0.0
     x = (state.anchor - t) / scoring.half_life_ms
@@ -186,7 +202,7 @@ def raw_score_at(state: LeadState, t: int, scoring: Scoring) -> float:
     return float(state.score_sum * 2.0**x)
 
 
-def score_at(state: LeadState, t: int, scoring: Scoring) -> float:
+def score_at(state: ScoreState, t: int, scoring: Scoring) -> float:
     """The score at event time t, floor applied."""
     s = raw_score_at(state, t, scoring)
     return s if s > scoring.floor else scoring.floor
@@ -200,3 +216,31 @@ def current_score(state: LeadState, scoring: Scoring) -> float:
 def reset(state: LeadState) -> None:
     state.score_sum = 0.0
     state.contrib = {}
+    if state.models:
+        state.models = {}
+
+
+def score_models(state: LeadState, event: LeadEvent, models: tuple[ScoringModel, ...]) -> None:
+    """Score one event in every model it applies to. A model's score exists once an event
+    counted for it (earned points or took a cap slot): the set is order-independent too."""
+    etype, asset, campaign = event.type, event.asset_id, event.campaign_id
+    held = state.models
+    for m in models:
+        if not m.applies(etype, asset, campaign):
+            continue
+        ms = held.get(m.name)
+        if ms is None:
+            ms = ModelScore()
+            score_event(ms, event, m.scoring)
+            if ms.score_sum or ms.contrib or ms.caps:
+                held[m.name] = ms
+        else:
+            score_event(ms, event, m.scoring)
+
+
+def model_score_at(state: LeadState, model: ScoringModel, t: int) -> float:
+    """A model's score at event time t, its floor applied (0 before any event counted)."""
+    ms = state.models.get(model.name)
+    if ms is None:
+        return model.scoring.floor if model.scoring.floor > 0.0 else 0.0
+    return score_at(ms, t, model.scoring)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from streams.domain.fit import grade_at_least
 from streams.domain.models import LeadState, Stage
-from streams.domain.policy import Policy
+from streams.domain.policy import Policy, ScoringModel
+from streams.domain.scoring import current_score, model_score_at
 
 # stages in which marketing events can still move the lead by score
 SCORING_STAGES = frozenset({Stage.RAW, Stage.ENGAGED, Stage.NURTURE})
@@ -61,17 +62,61 @@ def outcome_move(current: Stage, outcome_type: str) -> Stage | None:
 def score_move(state: LeadState, score: float, policy: Policy) -> Stage | None:
     """MQL when score, grade *and* criteria hold; ENGAGED from RAW on score alone."""
     st = policy.stages
-    if (score >= st.mql_score and grade_at_least(state.grade, st.mql_min_grade)):
-        need = st.mql_min_criteria
-        met = state.pcrit.bit_count()  # profile-only criteria, evaluated on profile change
-        if met >= need:
-            return Stage.MQL
-        if met + len(policy.event_criteria) >= need:
-            for c in policy.event_criteria:
-                if c.when.test(state):
-                    met += 1
-                    if met >= need:
-                        return Stage.MQL
+    if score >= st.mql_score and fit_and_criteria(state, policy):
+        return Stage.MQL
     if state.stage is Stage.RAW and score >= st.engaged_score:
         return Stage.ENGAGED
     return None
+
+
+def fit_and_criteria(state: LeadState, policy: Policy) -> bool:
+    """The MQL rule's other two conditions: fit grade and criteria."""
+    st = policy.stages
+    if not grade_at_least(state.grade, st.mql_min_grade):
+        return False
+    need = st.mql_min_criteria
+    met = state.pcrit.bit_count()  # profile-only criteria, evaluated on profile change
+    if met >= need:
+        return True
+    if met + len(policy.event_criteria) >= need:
+        for c in policy.event_criteria:
+            if c.when.test(state):
+                met += 1
+                if met >= need:
+                    return True
+    return False
+
+
+def model_move(state: LeadState, policy: Policy
+               ) -> tuple[Stage | None, ScoringModel | None]:
+    """The MQL rule when it names scoring models (`stages.mql.model` / `any_model`): each
+    eligible score against its own threshold; of those reached, the hottest (score /
+    threshold, then file order; the default score first) qualifies the lead with grade and
+    criteria. ENGAGED from RAW when the default score or an eligible one reaches
+    stages.engaged.score (lukewarm is general engagement; hot is for a product line)."""
+    st = policy.stages
+    t = state.clock
+    best: ScoringModel | None = None
+    best_ratio = -1.0
+    hot = False
+    score = current_score(state, policy.scoring)
+    engaged = score >= st.engaged_score
+    if policy.mql_default and score >= st.mql_score:
+        hot, best_ratio = True, _ratio(score, st.mql_score)
+    for m in policy.mql_models:
+        score = model_score_at(state, m, t)
+        if score >= st.engaged_score:
+            engaged = True
+        if score >= m.mql_score:
+            r = _ratio(score, m.mql_score)
+            if not hot or r > best_ratio:
+                hot, best, best_ratio = True, m, r
+    if hot and fit_and_criteria(state, policy):
+        return Stage.MQL, best
+    if state.stage is Stage.RAW and engaged:
+        return Stage.ENGAGED, None
+    return None, None
+
+
+def _ratio(score: float, threshold: float) -> float:
+    return score / threshold if threshold > 0 else float("inf")

@@ -2,9 +2,11 @@
 the threshold, as of a given time.
 
 The MQL rule (contract 4, `stages.mql`): score >= threshold, fit grade at least the minimum,
-and at least N criteria met. The engine tests it when an event arrives, so "as of `at`" is
-what the lead would bring to its next event: the score decayed to `at`, and criteria that
-look at recent history ("within 30 days") judged at `at`. For a lead past the question
+and at least N criteria met. When the rule names scoring models (contract 4b), the score
+condition is met by any eligible score reaching its own threshold, and lists each. The
+engine tests it when an event arrives, so "as of `at`" is what the lead would bring to its
+next event: the score decayed to `at`, and criteria that look at recent history ("within
+30 days") judged at `at`. For a lead past the question
 (handed off, in sales' hands, disqualified, erased) the answer says why it does not apply.
 
 Pure: the state given is never changed (conditions are evaluated on a copy).
@@ -19,7 +21,7 @@ from streams.domain import fit
 from streams.domain.criteria import met as criteria_met
 from streams.domain.models import LeadState, Stage
 from streams.domain.policy import Policy
-from streams.domain.scoring import score_at
+from streams.domain.scoring import model_score_at, score_at
 
 # stages in which the question "why not MQL" is answered by the MQL rule itself
 OPEN_STAGES = frozenset({Stage.RAW, Stage.ENGAGED, Stage.NURTURE})
@@ -41,12 +43,18 @@ class Check:
     threshold: float | str | int
     text: str  # for people: "score 31.2 < 50 (18.8 short)"
     missing: tuple[str, ...] = ()  # criteria: the ones not met, in policy order
+    # score, when the MQL rule names scoring models: every eligible score as
+    # (model or None for the default score, value, threshold, met)
+    scores: tuple[tuple[str | None, float, float, bool], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"condition": self.condition, "value": self.value,
                                "threshold": self.threshold, "text": self.text}
         if self.condition == "criteria":
             out["missing"] = list(self.missing)
+        if self.scores:
+            out["scores"] = [{"model": m, "value": v, "threshold": t, "met": ok}
+                             for m, v, t, ok in self.scores]
         return out
 
 
@@ -80,12 +88,14 @@ def mql_checks(state: LeadState, policy: Policy, at: int) -> tuple[Check, ...]:
     """The MQL rule's three conditions for this lead as of `at` (whatever its stage)."""
     st = policy.stages
     view = _as_of(state, policy, at)
-    score = score_at(state, max(at, state.clock), policy.scoring)
-    ok = score >= st.mql_score
-    text = (f"score {shown(score):g} >= {st.mql_score:g}" if ok else
-            f"score {shown(score):g} < {st.mql_score:g} "
-            f"({shown(st.mql_score - score):g} short)")
-    checks = [Check("score", ok, shown(score), st.mql_score, text)]
+    t = max(at, state.clock)
+    if policy.mql_models:
+        checks = [_model_scores_check(state, policy, t)]
+    else:
+        score = score_at(state, t, policy.scoring)
+        ok = score >= st.mql_score
+        checks = [Check("score", ok, shown(score), st.mql_score,
+                        _score_text("score", score, st.mql_score))]
     grade, need_grade = view.grade, st.mql_min_grade
     ok = fit.grade_at_least(grade, need_grade)
     checks.append(Check("fit_grade", ok, grade, need_grade,
@@ -100,6 +110,30 @@ def mql_checks(state: LeadState, policy: Policy, at: int) -> tuple[Check, ...]:
                  else "")
     checks.append(Check("criteria", ok, len(have), need, text, missing))
     return tuple(checks)
+
+
+def _score_text(label: str, score: float, threshold: float) -> str:
+    if score >= threshold:
+        return f"{label} {shown(score):g} >= {threshold:g}"
+    return f"{label} {shown(score):g} < {threshold:g} ({shown(threshold - score):g} short)"
+
+
+def _model_scores_check(state: LeadState, policy: Policy, t: int) -> Check:
+    """The score condition when the MQL rule names scoring models: met when any eligible
+    score reaches its threshold; value and threshold are the closest one's (the hottest)."""
+    rows: list[tuple[str | None, float, float]] = []
+    if policy.mql_default:
+        rows.append((None, score_at(state, t, policy.scoring), policy.stages.mql_score))
+    rows += [(m.name, model_score_at(state, m, t), m.mql_score) for m in policy.mql_models]
+    best = max(rows, key=lambda r: r[1] / r[2] if r[2] > 0 else float("inf"))
+    met = [r for r in rows if r[1] >= r[2]]
+    shown_rows = met or rows
+    text = "; ".join(_score_text("score" if m is None else f"{m} score", v, thr)
+                     for m, v, thr in shown_rows)
+    if not met and len(rows) > 1:
+        text = "no score hot enough: " + text
+    return Check("score", bool(met), shown(best[1]), best[2], text,
+                 scores=tuple((m, shown(v), thr, v >= thr) for m, v, thr in rows))
 
 
 def _handed_off(state: LeadState) -> str:

@@ -44,6 +44,7 @@ from streams.domain.models.state import (
     LEGACY_CAP_T,
     CapEntry,
     LeadState,
+    ModelScore,
 )
 
 __all__ = [
@@ -64,6 +65,7 @@ __all__ = [
     "LeadEvent",
     "LeadState",
     "MarketingFeedback",
+    "ModelScore",
     "Output",
     "QualifiedLead",
     "Reason",

@@ -11,11 +11,16 @@ from typing import Any
 import orjson
 
 from streams.domain.models.records import EVENT_TYPE_INDEX, LEAD_EVENT_TYPES, STAGE_INDEX, STAGES
-from streams.domain.models.state import LEGACY_CAP_T, CapEntry, LeadState
+from streams.domain.models.state import LEGACY_CAP_T, CapEntry, LeadState, ModelScore
 
+# 3: format 2 plus a last element [ho_model, [[model, score_sum, anchor, contrib, caps]...]]
+#    (contract 4b scoring models); written only when the state has a model score or a
+#    hand-off by a model, so a state without them stays format 2 byte for byte (and a
+#    worker from before models can still read it after a rollback).
 # 2: caps hold the counted events per window; hand-off flag 16 = escalation breached.
 # 1: caps were [type, window, count] triples (decoded as LEGACY_CAP_T entries).
-_STATE_FORMAT = 2
+_STATE_FORMAT = 3
+_FORMAT_NO_MODELS = 2
 
 
 def _pack_seen(seen: list[int]) -> str:
@@ -26,6 +31,34 @@ def _pack_seen(seen: list[int]) -> str:
 def _unpack_seen(text: str) -> list[int]:
     raw = base64.b64decode(text)
     return [int.from_bytes(raw[i : i + 8], "big") for i in range(0, len(raw), 8)]
+
+
+def _encode_caps(caps: dict[int, dict[int, tuple[CapEntry, ...]]], clock: int
+                 ) -> list[list[Any]]:
+    """[type, window, [clock - t, rule, points, rule, points...], ...] per remembered
+    window; a rule named like an event type is written as the type's index (like contrib)."""
+    rows: list[list[Any]] = []
+    for ti, wins in caps.items():
+        for w, counted in wins.items():
+            row: list[Any] = [ti, w]
+            for t, pts in counted:
+                e: list[Any] = [clock - t]
+                for name, p in pts:
+                    e += (EVENT_TYPE_INDEX.get(name, name), p)
+                row.append(e)
+            rows.append(row)
+    return rows
+
+
+def _encode_contrib(contrib: dict[str, float]) -> list[Any]:
+    # Exact: the worker round-trips state through this encoding between records, and
+    # must explain a lead exactly as an offline replay (which never encodes) does.
+    return [x for k, v in contrib.items() for x in (EVENT_TYPE_INDEX.get(k, k), v)]
+
+
+def _decode_contrib(flat: list[Any]) -> dict[str, float]:
+    return {(LEAD_EVENT_TYPES[k] if isinstance(k, int) else k): float(v)
+            for k, v in zip(flat[::2], flat[1::2], strict=True)}
 
 
 def encode_state(state: LeadState) -> bytes:
@@ -39,18 +72,6 @@ def encode_state(state: LeadState) -> bytes:
     for ti, n in state.counts.items():
         counts.append(ti)
         counts.append(n)
-    # [type, window, [clock - t, rule, points, rule, points...], ...] per remembered window;
-    # a rule named like an event type is written as the type's index (like contrib)
-    caps: list[list[Any]] = []
-    for ti, wins in state.caps.items():
-        for w, counted in wins.items():
-            row: list[Any] = [ti, w]
-            for t, pts in counted:
-                e: list[Any] = [clock - t]
-                for name, p in pts:
-                    e += (EVENT_TYPE_INDEX.get(name, name), p)
-                row.append(e)
-            caps.append(row)
     ho: list[Any] = []
     # Sales outcomes can set hand-off flags on a lead that was never handed off: keep the
     # block whenever any field is off its default, or a decoded state would differ.
@@ -72,7 +93,7 @@ def encode_state(state: LeadState) -> bytes:
             state.ho_contact,
         ]
     doc = [
-        _STATE_FORMAT,
+        _FORMAT_NO_MODELS,
         state.lead_id,
         STAGE_INDEX[state.stage],
         state.score_sum,
@@ -93,15 +114,18 @@ def encode_state(state: LeadState) -> bytes:
         state.campaigns,
         state.first_touch,
         state.last_touch,
-        # Exact: the worker round-trips state through this encoding between records, and
-        # must explain a lead exactly as an offline replay (which never encodes) does.
-        [x for k, v in state.contrib.items() for x in (EVENT_TYPE_INDEX.get(k, k), v)],
-        caps,
+        _encode_contrib(state.contrib),
+        _encode_caps(state.caps, clock) if state.caps else [],
         _pack_seen(state.seen),
         state.disq_rule,
         state.owner,
         ho,
     ]
+    if state.models or state.ho_model is not None:
+        doc[0] = _STATE_FORMAT
+        doc.append([state.ho_model, [
+            [name, m.score_sum, m.anchor, _encode_contrib(m.contrib),
+             _encode_caps(m.caps, clock)] for name, m in state.models.items()]])
     # orjson: the worker encodes every lead's state once per batch (json.dumps was ~5% of
     # its CPU); the same compact JSON, read back by json or orjson alike.
     return orjson.dumps(doc)
@@ -109,10 +133,12 @@ def encode_state(state: LeadState) -> bytes:
 
 def decode_state(data: bytes) -> LeadState:
     doc = orjson.loads(data)
-    if not isinstance(doc, list) or not doc or doc[0] not in (1, _STATE_FORMAT):
+    if not isinstance(doc, list) or not doc or doc[0] not in (1, 2, _STATE_FORMAT):
         raise ValueError("not a leadflow lead state (unknown format)")
+    fmt = doc[0]
+    extra = doc.pop() if fmt >= 3 else None
     (
-        fmt,
+        _fmt,
         lead_id,
         stage,
         score_sum,
@@ -160,11 +186,8 @@ def decode_state(data: bytes) -> LeadState:
     s.campaigns = campaigns
     s.first_touch = first_touch
     s.last_touch = last_touch
-    s.contrib = {
-        (LEAD_EVENT_TYPES[k] if isinstance(k, int) else k): float(v)
-        for k, v in zip(contrib[::2], contrib[1::2], strict=True)
-    }
-    s.caps = _decode_caps(caps, clock) if fmt == _STATE_FORMAT else _decode_caps_v1(caps)
+    s.contrib = _decode_contrib(contrib)
+    s.caps = _decode_caps(caps, clock) if fmt >= 2 else _decode_caps_v1(caps)
     s.seen = _unpack_seen(seen)
     s.disq_rule = disq_rule
     s.owner = owner
@@ -176,6 +199,15 @@ def decode_state(data: bytes) -> LeadState:
         s.ho_accepted = bool(flags & 4)
         s.ho_closed = bool(flags & 8)
         s.ho_esc_breached = bool(flags & 16)
+    if extra is not None:
+        s.ho_model, rows = extra
+        for name, score_sum, m_anchor, m_contrib, m_caps in rows:
+            m = ModelScore()
+            m.score_sum = float(score_sum)
+            m.anchor = m_anchor
+            m.contrib = _decode_contrib(m_contrib)
+            m.caps = _decode_caps(m_caps, clock)
+            s.models[name] = m
     return s
 
 

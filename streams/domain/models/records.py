@@ -234,6 +234,7 @@ class QualifiedLead:
     handed_off_at: int
     sla_due_at: int
     policy_version: str
+    model: str | None = None  # the scoring model that qualified it (None: the default score)
 
     def to_record(self) -> dict[str, Any]:
         return {
@@ -253,6 +254,7 @@ class QualifiedLead:
             "handed_off_at": self.handed_off_at,
             "sla_due_at": self.sla_due_at,
             "policy_version": self.policy_version,
+            "model": self.model,
         }
 
 

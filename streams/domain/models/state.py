@@ -17,6 +17,40 @@ LEGACY_CAP_T = -(2**53)
 
 
 _new_state = object.__new__
+
+
+class ModelScore:
+    """One scoring model's decayed, order-independent score for a lead (contract 4b): the
+    same `score_sum` / `anchor` / `contrib` / `caps` as the lead's default score, kept
+    by the same code (scoring.py), with the model's own half-life and caps."""
+
+    __slots__ = ("anchor", "caps", "contrib", "score_sum")
+
+    def __init__(self) -> None:
+        self.score_sum = 0.0
+        self.anchor = 0
+        self.contrib: dict[str, float] = {}
+        self.caps: dict[int, dict[int, tuple[CapEntry, ...]]] = {}
+
+    def copy(self) -> ModelScore:
+        new = _new_state(ModelScore)
+        new.score_sum = self.score_sum
+        new.anchor = self.anchor
+        new.contrib = self.contrib.copy()
+        new.caps = {k: v.copy() for k, v in self.caps.items()} if self.caps else {}
+        return new
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ModelScore):
+            return NotImplemented
+        return (self.score_sum == other.score_sum and self.anchor == other.anchor
+                and self.contrib == other.contrib and self.caps == other.caps)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"ModelScore(score_sum={self.score_sum!r}, anchor={self.anchor!r})"
+
 _STATE_FIELDS = (
         "anchor",
         "campaigns",
@@ -40,12 +74,14 @@ _STATE_FIELDS = (
         "ho_due",
         "ho_esc_breached",
         "ho_escalated",
+        "ho_model",
         "ho_path",
         "ho_queue",
         "ho_score",
         "ignored",
         "last_touch",
         "lead_id",
+        "models",
         "owner",
         "pcrit",
         "profile",
@@ -96,6 +132,8 @@ class LeadState:
         self.seen: list[int] = []  # 64-bit hashes of recent event ids
         self.disq_rule: str | None = None
         self.owner: str | None = None
+        self.models: dict[str, ModelScore] = {}  # scoring model name -> its score
+        self.ho_model: str | None = None  # the model that qualified the hand-off (None: default)
         # the current (latest) hand-off
         self.ho_at: int | None = None
         self.ho_due = 0
@@ -134,12 +172,14 @@ class LeadState:
         new.ho_due = self.ho_due
         new.ho_esc_breached = self.ho_esc_breached
         new.ho_escalated = self.ho_escalated
+        new.ho_model = self.ho_model
         new.ho_path = self.ho_path
         new.ho_queue = self.ho_queue
         new.ho_score = self.ho_score
         new.ignored = self.ignored
         new.last_touch = self.last_touch
         new.lead_id = self.lead_id
+        new.models = {k: v.copy() for k, v in self.models.items()} if self.models else {}
         new.owner = self.owner
         new.pcrit = self.pcrit
         new.pv = self.pv

@@ -18,7 +18,8 @@ the comments of policy/default.yaml); regexes and globs are compiled once here s
 path never parses anything.
 
 Top-level sections: version, scoring, fit, criteria, stages, disqualify, referral, routing,
-sla. See policy/default.yaml for a commented example of each.
+sla, and optionally models (models_section.py). See policy/default.yaml for a commented
+example of each, and policy/product-lines.yaml for models.
 """
 
 from streams.domain.policy.fields import MAX_DAYS
@@ -37,6 +38,7 @@ from streams.domain.policy.model import (
     Routing,
     ScoreRule,
     Scoring,
+    ScoringModel,
     Sla,
     Stages,
     content_hash,
@@ -64,6 +66,7 @@ __all__ = [
     "Routing",
     "ScoreRule",
     "Scoring",
+    "ScoringModel",
     "Sla",
     "Stages",
     "content_hash",

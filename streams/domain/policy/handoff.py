@@ -5,6 +5,7 @@ from __future__ import annotations
 from streams.domain.conditions import Problems, compile_condition
 from streams.domain.policy.fields import MAX_DAYS, _mapping, _name, _names, _number, _unknown
 from streams.domain.policy.model import HOUR_MS, Queue, Referral, Routing, Sla
+from streams.domain.policy.models_section import queue_models
 
 
 def _referral(v: object, problems: Problems, crit: tuple[str, ...] | None,
@@ -46,7 +47,7 @@ def _routing(v: object, problems: Problems) -> Routing | None:
         if qd is None:
             ok = False
             continue
-        _unknown(qd, {"name", "when", "reps"}, p, problems)
+        _unknown(qd, {"name", "when", "reps", "model"}, p, problems)
         name = _name(qd.get("name"), f"{p}.name", problems)
         if name is not None and any(x.name == name for x in queues):
             problems.add(f"{p}.name", f"duplicate queue {name!r}")
@@ -58,10 +59,12 @@ def _routing(v: object, problems: Problems) -> Routing | None:
         if reps is not None and len(set(reps)) != len(reps):
             problems.add(f"{p}.reps", "duplicate rep")
             reps = None
-        if name is None or reps is None or (qd.get("when") is not None and cond is None):
+        mok, models = queue_models(qd.get("model"), f"{p}.model", problems)
+        if (name is None or reps is None or (qd.get("when") is not None and cond is None)
+                or not mok):
             ok = False
             continue
-        queues.append(Queue(name, cond, reps))
+        queues.append(Queue(name, cond, reps, models))
     default = _name(d.get("default_queue"), "routing.default_queue", problems)
     by_name = {q.name: q for q in queues}
     if ok and default is not None and default not in by_name:

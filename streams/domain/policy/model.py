@@ -55,6 +55,25 @@ class Scoring:
 
 
 @dataclass(slots=True, frozen=True)
+class ScoringModel:
+    """A named scoring model (contract 4b, `models:`): its own points, rules, caps and
+    half-life, scoring only the events its `applies_to` filters take (any filter; each is
+    a points-less ScoreRule: event types, asset and campaign patterns, all must hold)."""
+
+    name: str
+    scoring: Scoring
+    applies_to: tuple[ScoreRule, ...]
+    mql_score: float  # its MQL threshold (default: stages.mql.score)
+
+    def applies(self, event_type: str, asset_id: str | None, campaign_id: str | None) -> bool:
+        for f in self.applies_to:
+            if (f.event_types is None or event_type in f.event_types) and f.matches(
+                    asset_id, campaign_id):
+                return True
+        return False
+
+
+@dataclass(slots=True, frozen=True)
 class FitRule:
     name: str
     when: Condition
@@ -105,6 +124,9 @@ class Queue:
     name: str
     when: Condition | None  # None: only used when named (default/escalation/referral)
     reps: tuple[str, ...]
+    # `model:` the scoring models whose hand-offs it takes (None: any; "" = the default
+    # score); with a model and no `when` it takes every lead that model qualifies
+    models: frozenset[str] | None = None
 
 
 @dataclass(slots=True, frozen=True)
@@ -156,6 +178,12 @@ class Policy:
     declared_version: str = ""
     # the optional `accounts` section (contract 4b); None: no account processing at all
     accounts: AccountsPolicy | None = None
+    # scoring models (`models:`, contract 4b): scored on every event they apply to
+    models: tuple[ScoringModel, ...] = field(default=())
+    # the models whose score can make a lead MQL (`stages.mql.model` / `any_model`); empty:
+    # only the default score does (today's rule, the engine's hot path)
+    mql_models: tuple[ScoringModel, ...] = field(default=())
+    mql_default: bool = True  # with mql_models: the default score qualifies too
 
 
 

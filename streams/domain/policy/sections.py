@@ -25,23 +25,29 @@ from streams.domain.policy.model import (
     Stages,
 )
 
+# keys of `stages.mql` that name scoring models: read by models_section.py
+MQL_MODEL_KEYS = frozenset({"model", "any_model", "include_default"})
 
-def _scoring(v: object, problems: Problems) -> Scoring | None:
-    d = _mapping(v, "scoring", problems)
+
+def _scoring(v: object, problems: Problems, path: str = "scoring",
+             extra: frozenset[str] = frozenset()) -> Scoring | None:
+    """The default `scoring` section, or a scoring model's (`path`, plus its `extra` keys
+    checked by the caller: models_section.py)."""
+    d = _mapping(v, path, problems)
     if d is None:
         return None
-    _unknown(d, {"half_life_days", "floor", "points", "rules", "caps"}, "scoring", problems)
+    _unknown(d, {"half_life_days", "floor", "points", "rules", "caps", *extra}, path, problems)
     ok = True
-    half = _number(d.get("half_life_days"), "scoring.half_life_days", problems, positive=True,
+    half = _number(d.get("half_life_days"), f"{path}.half_life_days", problems, positive=True,
                    maximum=MAX_DAYS)
-    floor = _number(d.get("floor", 0), "scoring.floor", problems)
+    floor = _number(d.get("floor", 0), f"{path}.floor", problems)
     points: dict[str, float] = {}
-    pd = _mapping(d.get("points"), "scoring.points", problems)
+    pd = _mapping(d.get("points"), f"{path}.points", problems)
     if pd is None:
         ok = False
     else:
         for k, pv in pd.items():
-            p = f"scoring.points.{k}"
+            p = f"{path}.points.{k}"
             et = _event_type(k, p, problems)
             n = _number(pv, p, problems)
             if et is None or n is None:
@@ -51,12 +57,12 @@ def _scoring(v: object, problems: Problems) -> Scoring | None:
     rules: list[ScoreRule] = []
     rl = d.get("rules", [])
     if not isinstance(rl, list):
-        problems.add("scoring.rules", "must be a list")
+        problems.add(f"{path}.rules", "must be a list")
         ok = False
         rl = []
     names: set[str] = set()
     for i, r in enumerate(rl):
-        p = f"scoring.rules[{i}]"
+        p = f"{path}.rules[{i}]"
         rd = _mapping(r, p, problems)
         if rd is None:
             ok = False
@@ -93,12 +99,12 @@ def _scoring(v: object, problems: Problems) -> Scoring | None:
             continue
         rules.append(ScoreRule(name, pts, types, asset, camp))
     caps: dict[str, Cap] = {}
-    cd = _mapping(d.get("caps"), "scoring.caps", problems, required=False)
+    cd = _mapping(d.get("caps"), f"{path}.caps", problems, required=False)
     if cd is None:
         ok = False
     else:
         for k, cv in cd.items():
-            p = f"scoring.caps.{k}"
+            p = f"{path}.caps.{k}"
             et = _event_type(k, p, problems)
             cm = _mapping(cv, p, problems)
             if et is None or cm is None:
@@ -208,7 +214,8 @@ def _stages(v: object, problems: Problems) -> Stages | None:
         _unknown(ed, {"score"}, "stages.engaged", problems)
         engaged = _number(ed.get("score"), "stages.engaged.score", problems)
     if md is not None:
-        _unknown(md, {"score", "min_grade", "min_criteria"}, "stages.mql", problems)
+        _unknown(md, {"score", "min_grade", "min_criteria", *MQL_MODEL_KEYS}, "stages.mql",
+                 problems)  # the model keys are read by models_section.py
         mql = _number(md.get("score"), "stages.mql.score", problems)
         g = md.get("min_grade")
         if g not in GRADES:

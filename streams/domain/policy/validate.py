@@ -15,6 +15,7 @@ from streams.domain.policy.accounts_section import accounts_section
 from streams.domain.policy.fields import _mapping, _unknown
 from streams.domain.policy.handoff import _referral, _routing, _sla
 from streams.domain.policy.model import Criterion, Policy, content_hash
+from streams.domain.policy.models_section import check_queue_models, models_section, mql_models
 from streams.domain.policy.problems import MAX_LISTED, PolicyError, Problem
 from streams.domain.policy.sections import _criteria, _disqualify, _fit, _scoring, _stages
 
@@ -65,7 +66,7 @@ def policy_from_dict(data: object, source_name: str = "<policy>",
 
 
 _TOP = {"version", "scoring", "fit", "criteria", "stages", "disqualify", "referral", "routing",
-        "sla", "accounts"}
+        "sla", "accounts", "models"}
 
 
 def _build(data: object, problems: Problems, source: str, digest: str) -> Policy | None:
@@ -91,6 +92,9 @@ def _build(data: object, problems: Problems, source: str, digest: str) -> Policy
     sla = _sla(doc.get("sla"), problems, routing)
     accounts = accounts_section(doc.get("accounts"), problems,
                                 None if routing is None else frozenset(routing.by_name))
+    models = models_section(doc.get("models"), problems, stages)
+    mql = mql_models(doc.get("stages"), models, problems) if models is not None else None
+    check_queue_models(routing, doc.get("routing"), models, problems)
     if (stages is not None and crit_names is not None
             and stages.mql_min_criteria > len(crit_names)):
         problems.add("stages.mql.min_criteria",
@@ -100,6 +104,7 @@ def _build(data: object, problems: Problems, source: str, digest: str) -> Policy
         return None
     assert scoring and fit and criteria is not None and stages and disqualify is not None
     assert referral and routing and sla and isinstance(version, str)
+    assert models is not None and mql is not None
     return Policy(
         version=f"{version}+{digest}",
         declared_version=version,
@@ -121,6 +126,9 @@ def _build(data: object, problems: Problems, source: str, digest: str) -> Policy
             *(c.when.attrs for c in criteria)),
         criteria_plan=_criteria_plan(criteria),
         accounts=accounts,
+        models=models,
+        mql_models=mql[0],
+        mql_default=mql[1],
     )
 
 

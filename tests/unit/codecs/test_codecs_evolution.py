@@ -115,3 +115,39 @@ def test_shadow_diff_is_under_the_guard(tmp_path: Path) -> None:
           lambda s: s["fields"].append({"name": "tenant", "type": "string", "doc": "x"}))
     found = check_history(schemas, history)
     assert any(p.record == "ShadowDiff" and p.direction == "backward" for p in found)
+
+
+def _golden_qualified_lead() -> dict[str, Any]:
+    path = SCHEMAS_DIR.parent / "tests" / "fixtures" / "golden" / "QualifiedLead.json"
+    rec: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return rec
+
+
+def test_qualified_lead_model_is_under_the_guard(tmp_path: Path) -> None:
+    """QualifiedLead.model (contract 4b) was added with a default; v1 is kept, and the same
+    field without its default is caught."""
+    assert (SCHEMA_HISTORY_DIR / "QualifiedLead.v1.avsc").is_file()
+    schemas, history = _copy_tree(tmp_path)
+    _edit(schemas / "QualifiedLead.avsc", lambda s: _field(s, "model").pop("default"))
+    found = check_history(schemas, history)
+    assert any(p.record == "QualifiedLead" and p.direction == "backward" for p in found)
+
+
+def test_new_reader_reads_a_v1_qualified_lead_with_model_null(codecs: AvroCodecs) -> None:
+    v1 = codecs.catalog.history["QualifiedLead"][0]
+    old = _golden_qualified_lead()
+    del old["model"]
+    data = codecs.encode_with(v1, old)
+    assert data[2:10] == v1.fingerprint
+    assert codecs.decode("QualifiedLead", data) == dict(old, model=None)
+
+
+def test_old_reader_reads_a_new_qualified_lead_without_the_model(codecs: AvroCodecs) -> None:
+    v1 = codecs.catalog.history["QualifiedLead"][0]
+    new = _golden_qualified_lead()
+    assert new["model"] == "analytics"
+    data = codecs.encode("QualifiedLead", new)
+    old = fastavro.schemaless_reader(io.BytesIO(data[10:]),
+                                     codecs.catalog.get("QualifiedLead").parsed, v1.parsed)
+    assert "model" not in old
+    assert old == {k: v for k, v in new.items() if k != "model"}
