@@ -38,13 +38,14 @@ def test_erasure_removes_personal_data(worker_env: dict[str, str], tmp_path: Pat
         io.send_events([lead_event("gdpr-erase", "gdpr-1", "ERASURE_REQUESTED", t + HOUR)])
         wait_caught_up(settings, worker)
         status, body = worker.get("/leads/gdpr-1")
-        assert (status, body) == (200, {"lead_id": "gdpr-1", "stage": "ERASED"})
+        assert (status, body) == (200, {"lead_id": "gdpr-1", "stage": "ERASED", "shadow": None})
         # later events are ignored: still erased, nothing new learnt
         time.sleep(2.5)
         io.send_events([lead_event("gdpr-late", "gdpr-1", "DEMO_REQUESTED", t + 2 * HOUR,
                                    attributes={"email": EMAIL.decode()})])
         wait_caught_up(settings, worker)
-        assert worker.get("/leads/gdpr-1") == (200, {"lead_id": "gdpr-1", "stage": "ERASED"})
+        assert worker.get("/leads/gdpr-1") == (200, {"lead_id": "gdpr-1", "stage": "ERASED",
+                                                      "shadow": None})
         values = _changelog_values(settings, "gdpr-1")
         # The tombstone may already be compacted away together with what it superseded.
         assert None in values or not any(v and EMAIL in v for v in values), values
