@@ -252,6 +252,15 @@ def _app_id(var: str, raw: str) -> str:
     return raw
 
 
+def child_environment(overrides: Mapping[str, str]) -> dict[str, str]:
+    """This process's environment with ``overrides``: how a supervisor hands each child
+    process its own settings (``leadflow worker --processes N``), the child reading them
+    as usual."""
+    env = dict(os.environ)
+    env.update(overrides)
+    return env
+
+
 def is_service_link(name: str, value: str) -> bool:
     """A variable Kubernetes injects for a Service, not a setting (contract section 8).
 
