@@ -7,16 +7,19 @@ and terminal spinner into the log.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
+# Annotated, so that run() called directly (tests, embedding) gets a plain 1.
+Processes = Annotated[int, typer.Option(
+    "--processes", min=1, max=64,
+    help="Worker processes of the same consumer group on this host (one per core), each "
+         "with web port LEADFLOW_WEB_PORT+i and data folder LEADFLOW_DATA_DIR/worker-i; a "
+         "process that fails (exit 70/75, killed) is restarted.")]
 
-def run(
-    processes: int = typer.Option(
-        1, "--processes", min=1, max=64,
-        help="Worker processes of the same consumer group on this host (one per core), "
-             "each with web port LEADFLOW_WEB_PORT+i and data folder LEADFLOW_DATA_DIR/"
-             "worker-i; a process that fails (exit 70/75, killed) is restarted."),
-) -> None:
+
+def run(processes: Processes = 1) -> None:
     """Start the worker: agents, tables, web server; stops cleanly on SIGTERM."""
     if processes > 1:
         _supervise(processes)
