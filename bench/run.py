@@ -4,6 +4,7 @@ scaling. Prints one table and writes ``bench/results/<timestamp>.json``.
     .venv/bin/python bench/run.py                       # what `make bench` runs (1M events)
     .venv/bin/python bench/run.py --events 200000 --recovery-leads 200000 --scaling-events 50000
     .venv/bin/python bench/run.py --only e2e,limit --profile 20
+    .venv/bin/python bench/run.py --only peer --events 50000 --rounds 2   # vs Quix, librdkafka
 
 Every run uses its own topic prefix, app id, data dir (under .local/bench/) and web ports
 6200-6299, so it never touches a developer's worker or another run. Needs the local broker
@@ -119,9 +120,14 @@ class Run:
     def topic(self, logical: str) -> str:
         return self.settings.topic(logical)
 
-    def worker(self, n: int = 0) -> WorkerProcess:
+    def worker(self, n: int = 0, app_id: str | None = None,
+               data: str | None = None) -> WorkerProcess:
         env = self.env(n)
         env["LEADFLOW_WEB_PORT"] = str(next(_port))
+        if app_id is not None:  # a fresh consumer group (and state) on the same topics
+            env["LEADFLOW_APP_ID"] = app_id
+        if data is not None:
+            env["LEADFLOW_DATA_DIR"] = str(self.dir / data)
         w = WorkerProcess(env, self.dir / f"worker{n}.log")
         STARTED.append(w)
         return w
@@ -240,13 +246,14 @@ def wait_processed(workers: list[WorkerProcess], n: int, timeout: float,
 
 # -- limit -----------------------------------------------------------------------------
 
-async def limit_loop(run: Run, n: int) -> dict[str, Any]:
+async def limit_loop(run: Run, n: int, group: str | None = None) -> dict[str, Any]:
     """Bare consume -> decode -> encode -> produce with aiokafka, acks awaited per batch
     (like the worker), offsets committed per batch, on the same input topics."""
     codecs = default_codecs()
     out_topic = run.prefix + "limit-out"
     consumer = AIOKafkaConsumer(run.topic("events"), run.topic("outcomes"),
-                                bootstrap_servers=BROKER, group_id=run.app_id + "-limit",
+                                bootstrap_servers=BROKER,
+                                group_id=group or run.app_id + "-limit",
                                 auto_offset_reset="earliest", enable_auto_commit=False)
     producer = AIOKafkaProducer(bootstrap_servers=BROKER, acks="all", linger_ms=5)
     await consumer.start()
@@ -430,7 +437,7 @@ def categorize(stack: str) -> str:
 def bench_e2e(stamp: str, args: argparse.Namespace, out: dict[str, Any]) -> None:
     n, leads = args.events, args.events // 10
     run = Run(stamp, "e2e", args.partitions)
-    run.create(extra=("limit-out",))
+    run.create(extra=("limit-out", "quix-out"))
     log(f"e2e: generating {n:,} events over {leads:,} leads")
     records = generate(n, leads, seed=args.seed)
     log("e2e: preloading")
@@ -440,6 +447,10 @@ def bench_e2e(stamp: str, args: argparse.Namespace, out: dict[str, Any]) -> None
         log("limit: bare aiokafka consume -> decode -> encode -> produce")
         out["limit"] = asyncio.run(limit_loop(run, n))
         log(f"limit: {out['limit']}")
+    if "peer" in args.only:
+        from bench.peer import bench_peer
+
+        bench_peer(run, args, out, log)
     if "e2e" not in args.only:
         return
     w = run.worker()
@@ -598,6 +609,11 @@ def table(out: dict[str, Any]) -> str:
     if core:
         rate = core.get("all_per_s") or core.get("all_per_wall_s") or core.get("all_per_cpu_s")
         add("core: pure step() events/s (bench/core.py)", f"{rate:,}" if rate else None)
+    if "peer" in out:
+        from bench.peer import table_rows
+
+        for name, value in table_rows(out["peer"]):
+            add(name, value)
     for r in out.get("scaling", []):
         add(f"scaling {r['partitions']} partition(s), {r['workers']} worker(s), events/s",
             f"{r['events_per_s']:,}")
@@ -623,6 +639,10 @@ def main() -> int:
     ap.add_argument("--profile", type=int, default=20,
                     help="seconds of py-spy profile of the e2e worker (0: none)")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--rounds", type=int, default=5,
+                    help="peer: interleaved rounds (medians are reported)")
+    ap.add_argument("--quix-commit-every", type=int, default=500,
+                    help="peer: the Quix job checkpoints every N inputs (0: every 5 s)")
     ap.add_argument("--timeout", type=float, default=3600)
     ap.add_argument("--only", default="limit,e2e,latency,recovery,memory,core,scaling")
     ap.add_argument("--label", default="", help="free text stored in the JSON")
@@ -641,7 +661,7 @@ def main() -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
     try:
-        if args.only & {"limit", "e2e"}:
+        if args.only & {"limit", "e2e", "peer"}:
             bench_e2e(stamp, args, out)
         if "latency" in args.only:
             bench_latency(stamp, args, out)

@@ -118,6 +118,11 @@ class Settings:
     connect_timeout: float = 10.0
     # Consumer group liveness: how soon a crashed worker's partitions move on.
     session_timeout: float = 10.0
+    # Standby replicas of each state partition kept warm on other workers (Faust's
+    # table_standby_replicas): a failover takes over a ready copy instead of restoring the
+    # whole changelog. Each one costs its worker a copy of the state and reading the
+    # changelog as it is written.
+    standby_replicas: int = 0
     # Static group membership (e.g. the StatefulSet pod name): a restarted worker takes its
     # partitions back at once, without a rebalance.
     instance_id: str | None = None
@@ -253,6 +258,15 @@ def _app_id(var: str, raw: str) -> str:
     return raw
 
 
+def child_environment(overrides: Mapping[str, str]) -> dict[str, str]:
+    """This process's environment with ``overrides``: how a supervisor hands each child
+    process its own settings (``leadflow worker --processes N``), the child reading them
+    as usual."""
+    env = dict(os.environ)
+    env.update(overrides)
+    return env
+
+
 def is_service_link(name: str, value: str) -> bool:
     """A variable Kubernetes injects for a Service, not a setting (contract section 8).
 
@@ -325,6 +339,7 @@ def _read(environ: Mapping[str, str]) -> Settings:
         session_timeout=_get(env, "SESSION_TIMEOUT", _float_in(6.0, 300.0), 10.0),
         connect_timeout=_get(env, "CONNECT_TIMEOUT_S", _float_in(0.5, 600.0), 10.0),
         instance_id=_get(env, "INSTANCE_ID", _app_id, None),
+        standby_replicas=_get(env, "STANDBY_REPLICAS", _int_in(0, 8), 0),
         sla_clock=_get(env, "SLA_CLOCK", _choice(("wall", "event"), upper=False), "wall"),
         max_idle_ms=_get(env, "MAX_IDLE_MS", _int_in(0, 3_600_000), 2000),
         clock_offset_seconds=_get(env, "CLOCK_OFFSET_SECONDS", _float_in(-1e9, 1e9), 0.0),
@@ -343,7 +358,7 @@ KNOWN_VARIABLES: frozenset[str] = frozenset(
         "SASL_PASSWORD", "SSL_CAFILE", "SSL_CHECK_HOSTNAME", "LOG_LEVEL", "LOG_FORMAT",
         "SLA_CHECK_INTERVAL", "KPI_FLUSH_INTERVAL", "CLOCK_OFFSET_SECONDS", "SLA_CLOCK",
         "MAX_IDLE_MS", "SESSION_TIMEOUT", "INSTANCE_ID", "ERASURE_COMPACTION_SECONDS",
-        "STALL_TIMEOUT", "CONNECT_TIMEOUT_S",
+        "STALL_TIMEOUT", "CONNECT_TIMEOUT_S", "STANDBY_REPLICAS",
         # Read by deploy/kafka/kafka.sh only; known here so a worker does not refuse them.
         "KAFKA_PORT", "KAFKA_CONTROLLER_PORT", "KAFKA_HOME", "KAFKA_HEAP",
         "KAFKA_START_TIMEOUT", "KAFKA_SASL_PORT", "KAFKA_SSL_KEYSTORE",

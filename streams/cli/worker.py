@@ -7,9 +7,23 @@ and terminal spinner into the log.
 
 from __future__ import annotations
 
+from typing import Annotated
 
-def run() -> None:
+import typer
+
+# Annotated, so that run() called directly (tests, embedding) gets a plain 1.
+Processes = Annotated[int, typer.Option(
+    "--processes", min=1, max=64,
+    help="Worker processes of the same consumer group on this host (one per core), each "
+         "with web port LEADFLOW_WEB_PORT+i and data folder LEADFLOW_DATA_DIR/worker-i; a "
+         "process that fails (exit 70/75, killed) is restarted.")]
+
+
+def run(processes: Processes = 1) -> None:
     """Start the worker: agents, tables, web server; stops cleanly on SIGTERM."""
+    if processes > 1:
+        _supervise(processes)
+        return
     import logging
 
     from faust.worker import Worker
@@ -57,3 +71,21 @@ def run() -> None:
         worker.execute_from_commandline()
     finally:
         log_event(log, EVENT_STOP)
+
+
+def _supervise(processes: int) -> None:
+    import logging
+
+    from streams.cli import supervisor
+    from streams.logs import configure_logging
+    from streams.settings import Settings
+
+    settings = Settings.from_env()
+    configure_logging(settings.log_format, settings.log_level)
+    logging.captureWarnings(True)
+    try:
+        code = supervisor.run(settings, processes)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        code = 2
+    raise typer.Exit(code)

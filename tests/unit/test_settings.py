@@ -123,3 +123,14 @@ def test_the_statefulset_pod_environment_is_accepted() -> None:
     s = Settings.from_env(env)
     assert s.instance_id == "leadflow-worker-0" and s.web_host == "10.0.3.7"
     assert "LEADFLOW_WORKER_SERVICE_HOST" in s.ignored_variables
+
+
+def test_standby_replicas_reach_faust_and_are_bounded() -> None:
+    from streams.app import faust_config
+
+    assert faust_config(Settings.from_env({}))["table_standby_replicas"] == 0
+    s = Settings.from_env({"LEADFLOW_STANDBY_REPLICAS": "1"})
+    assert s.standby_replicas == 1
+    assert faust_config(s)["table_standby_replicas"] == 1
+    with pytest.raises(SettingsError, match="LEADFLOW_STANDBY_REPLICAS"):
+        Settings.from_env({"LEADFLOW_STANDBY_REPLICAS": "-1"})

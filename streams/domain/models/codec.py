@@ -5,13 +5,17 @@ Positional JSON with short forms; `decode_state` also reads every earlier format
 
 from __future__ import annotations
 
-import base64
+from binascii import a2b_base64, b2a_base64
+from struct import Struct
 from typing import Any
 
 import orjson
 
 from streams.domain.models.records import EVENT_TYPE_INDEX, LEAD_EVENT_TYPES, STAGE_INDEX, STAGES
 from streams.domain.models.state import LEGACY_CAP_T, CapEntry, LeadState, ModelScore
+
+_new_state = object.__new__
+_HASHES: dict[int, Struct] = {}  # n -> Struct(">nQ"): a lead remembers at most 64 hashes
 
 # 3: format 2 plus a last element [ho_model, [[model, score_sum, anchor, contrib, caps]...]]
 #    (contract 4b scoring models); written only when the state has a model score or a
@@ -23,14 +27,23 @@ _STATE_FORMAT = 3
 _FORMAT_NO_MODELS = 2
 
 
+def _hashes(n: int) -> Struct:
+    st = _HASHES.get(n)
+    if st is None:
+        st = _HASHES[n] = Struct(f">{n}Q")
+    return st
+
+
 def _pack_seen(seen: list[int]) -> str:
-    raw = b"".join(h.to_bytes(8, "big") for h in seen)
-    return base64.b64encode(raw).decode("ascii")
+    # one struct call instead of a to_bytes per hash (same big-endian bytes, same base64)
+    return b2a_base64(_hashes(len(seen)).pack(*seen), newline=False).decode("ascii")
 
 
 def _unpack_seen(text: str) -> list[int]:
-    raw = base64.b64decode(text)
-    return [int.from_bytes(raw[i : i + 8], "big") for i in range(0, len(raw), 8)]
+    raw = a2b_base64(text)
+    if len(raw) % 8:  # never written so; read as before (a short last hash)
+        return [int.from_bytes(raw[i : i + 8], "big") for i in range(0, len(raw), 8)]
+    return list(_hashes(len(raw) // 8).unpack(raw))
 
 
 def _encode_caps(caps: dict[int, dict[int, tuple[CapEntry, ...]]], clock: int
@@ -181,13 +194,14 @@ def decode_state(data: bytes) -> LeadState:
     s.criteria = tuple(criteria)
     s.pcrit = pcrit
     s.pv = pv
-    s.history = [(hist[i], clock - hist[i + 1]) for i in range(0, len(hist), 2)]
-    s.counts = {counts[i]: counts[i + 1] for i in range(0, len(counts), 2)}
+    s.history = [(ti, clock - dt) for ti, dt in zip(hist[::2], hist[1::2], strict=True)]
+    s.counts = dict(zip(counts[::2], counts[1::2], strict=True))
     s.campaigns = campaigns
     s.first_touch = first_touch
     s.last_touch = last_touch
     s.contrib = _decode_contrib(contrib)
-    s.caps = _decode_caps(caps, clock) if fmt >= 2 else _decode_caps_v1(caps)
+    s.caps = {} if not caps else (_decode_caps(caps, clock) if fmt >= 2
+                                  else _decode_caps_v1(caps))
     s.seen = _unpack_seen(seen)
     s.disq_rule = disq_rule
     s.owner = owner
@@ -214,13 +228,22 @@ def decode_state(data: bytes) -> LeadState:
 def _decode_caps(rows: list[list[Any]], clock: int
                  ) -> dict[int, dict[int, tuple[CapEntry, ...]]]:
     caps: dict[int, dict[int, tuple[CapEntry, ...]]] = {}
+    types = LEAD_EVENT_TYPES
     for ti, w, *entries in rows:
         counted = []
         for e in entries:
-            pts = tuple((LEAD_EVENT_TYPES[k] if isinstance(k, int) else k, float(p))
-                        for k, p in zip(e[1::2], e[2::2], strict=True))
+            if len(e) == 3:  # the common case: one rule
+                k = e[1]
+                pts: tuple[tuple[str, float], ...] = (
+                    (types[k] if isinstance(k, int) else k, float(e[2])),)
+            else:
+                pts = tuple((types[k] if isinstance(k, int) else k, float(p))
+                            for k, p in zip(e[1::2], e[2::2], strict=True))
             counted.append((clock - e[0], pts))
-        caps.setdefault(ti, {})[w] = tuple(counted)
+        wins = caps.get(ti)
+        if wins is None:
+            wins = caps[ti] = {}
+        wins[w] = tuple(counted)
     return caps
 
 
