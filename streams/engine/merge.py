@@ -90,8 +90,9 @@ class PartitionMerge:
         for name, queue in self.queues.items():
             if queue:
                 head = queue[0]
-                if best is None or (head.t, head.rank, head.offset) < (best.t, best.rank,
-                                                                       best.offset):
+                if best is None or head.t < best.t or (
+                        head.t == best.t and (head.rank, head.offset) < (best.rank,
+                                                                         best.offset)):
                     best, best_name = head, name
         if best is None:
             return None

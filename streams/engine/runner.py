@@ -241,17 +241,26 @@ class BatchRunner:
     # -- the merge -----------------------------------------------------------------------
 
     def _caught_up(self, partition: int) -> Callable[[str], bool]:
+        """Whether an input of the partition has no unread record. Nothing is read while a
+        drain runs, so each answer is asked of the consumer once per drain (the merge asks
+        for every record whose other input's queue is empty)."""
         topics, consumer, cursors = self.config.topics, self.consumer, self.cursors
+        known: dict[str, bool] = {}
 
         def caught_up(name: str) -> bool:
-            tp = (topics[name], partition)
-            end = consumer.highwater(tp)
-            if end is None:  # never fetched: unknown, so not known to be caught up
-                return False
-            position = cursors.expected(tp)
-            if position is None:
-                position = consumer.committed(tp)
-            return (position or 0) >= end
+            answer = known.get(name)
+            if answer is None:
+                tp = (topics[name], partition)
+                end = consumer.highwater(tp)
+                if end is None:  # never fetched: unknown, so not known to be caught up
+                    answer = False
+                else:
+                    position = cursors.expected(tp)
+                    if position is None:
+                        position = consumer.committed(tp)
+                    answer = (position or 0) >= end
+                known[name] = answer
+            return answer
 
         return caught_up
 
