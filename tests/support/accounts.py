@@ -34,3 +34,38 @@ def buying_group(company: str, t: int, prefix: str = "") -> list[dict[str, Any]]
 
 def erase(lead: str, t: int) -> dict[str, Any]:
     return lead_event(f"{lead}-erase", lead, "ERASURE_REQUESTED", t)
+
+
+TITLES = ("CFO", "CEO", "VP Sales", "CTO", "Solutions Architect", "Senior Engineer",
+          "IT Security Lead", "Head of Operations", "Director of Marketing",
+          "Marketing Manager", "Data Analyst", "Sales Coordinator", "Intern")
+ACTIONS = (("CONTENT_DOWNLOAD", 4), ("WEBINAR_ATTENDED", 3), ("PRICING_PAGE_VISIT", 3),
+           ("EMAIL_OPENED", 6), ("DEMO_REQUESTED", 1), ("FORM_SUBMITTED", 2))
+
+
+def companies(n: int, t: int, seed: int = 1, span: int = 72 * 3_600_000
+              ) -> list[dict[str, Any]]:
+    """``n`` companies of 3-6 contacts each (titles that map to roles, and some that do
+    not), each contact doing 2-6 things at random moments within ``span`` of ``t``; in
+    event-time order, as upstream systems write."""
+    import random
+
+    rng = random.Random(seed)
+    names, weights = zip(*ACTIONS, strict=True)
+    out: list[dict[str, Any]] = []
+    for c in range(n):
+        company = f"co{c:03d}"
+        for k in range(rng.randrange(3, 7)):
+            lead = f"{company}-p{k}"
+            profile = {"email": f"p{k}@{company}.example", "title": rng.choice(TITLES),
+                       "country": rng.choice(["US", "US", "DE", "CA"]),
+                       "employees": str(rng.choice([300, 1500, 8000])),
+                       "industry": "software", "company": company}
+            times = sorted(t + rng.randrange(span) for _ in range(rng.randrange(2, 7)))
+            for i, at in enumerate(times):
+                out.append(lead_event(f"{lead}-e{i}", lead,
+                                      rng.choices(names, weights)[0], at,
+                                      attributes=profile if i == 0 else None,
+                                      campaign_id="c-abm"))
+    out.sort(key=lambda e: (e["occurred_at"], e["event_id"]))
+    return out
