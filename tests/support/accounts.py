@@ -69,3 +69,53 @@ def companies(n: int, t: int, seed: int = 1, span: int = 72 * 3_600_000
                                       campaign_id="c-abm"))
     out.sort(key=lambda e: (e["occurred_at"], e["event_id"]))
     return out
+
+
+def with_companies(records: list[tuple[str, Any]], seed: int = 1, per_company: int = 5
+                   ) -> list[tuple[str, Any]]:
+    """A workload (``tests.support.workload.history``) whose leads work for companies:
+    each lead's profile gets an e-mail at one of ``len(leads) / per_company`` company
+    domains and a title that maps to a buying-group role (or none); the rest (times,
+    types, outcomes, malformed records) stays as it is."""
+    import random
+
+    rng = random.Random(seed)
+    leads = sorted({rec["lead_id"] for _, rec in records if "attributes" in rec
+                    and isinstance(rec.get("attributes"), dict)
+                    and "email" in rec["attributes"]})
+    n = max(1, len(leads) // per_company)
+    company = {lead: f"co{rng.randrange(n):05d}" for lead in leads}
+    out = []
+    for logical, rec in records:
+        attrs = rec.get("attributes")
+        if isinstance(attrs, dict) and "email" in attrs and rec["lead_id"] in company:
+            c = company[rec["lead_id"]]
+            rec = dict(rec, attributes=dict(attrs, email=f"{rec['lead_id'].lower()}@{c}.example",
+                                            title=rng.choice(TITLES), company=c))
+        out.append((logical, rec))
+    return out
+
+
+def wait_accounts_caught_up(settings: Any, timeout: float = 120.0) -> None:
+    """Until the account agent has committed every record of the signals topic (it
+    commits a record only once it and everything before it is applied)."""
+    import time
+
+    from kafka import KafkaConsumer, TopicPartition
+
+    from streams.engine.accounts import signal_topic
+
+    deadline = time.monotonic() + timeout
+    topic = signal_topic(settings.app_id)
+    while True:
+        consumer = KafkaConsumer(bootstrap_servers=settings.broker_hosts,
+                                 group_id=settings.app_id, enable_auto_commit=False)
+        try:
+            parts = [TopicPartition(topic, p) for p in range(settings.partitions)]
+            ends = consumer.end_offsets(parts)
+            if all((consumer.committed(tp) or 0) >= end for tp, end in ends.items()):
+                return
+        finally:
+            consumer.close()
+        assert time.monotonic() < deadline, "the account agent did not catch up"
+        time.sleep(0.5)
