@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 BATCH_MAX = 500
 BATCH_WITHIN = 0.05  # seconds
+POLL_EVERY = 0.1  # seconds: how often a waiting account partition looks again
 
 
 def attach(app: faust.App, runtime: Runtime) -> None:
@@ -32,3 +33,7 @@ def attach(app: faust.App, runtime: Runtime) -> None:
     async def score_accounts(stream: faust.StreamT[bytes]) -> None:
         async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN):  # type: ignore[attr-defined]
             await guarded(runner.run(inbound(events)))
+
+    @app.timer(POLL_EVERY, name="account-merge-poll")  # type: ignore[untyped-decorator]
+    async def account_merge_poll() -> None:
+        await guarded(runner.poll())

@@ -60,6 +60,7 @@ class Outbound:
     value: bytes
     record: dict[str, Any]
     kind: str
+    partition: int | None = None  # None: by key (unkeyed: partition 0)
 
 
 @dataclass

@@ -110,8 +110,14 @@ class AccountSignal:
 
     @classmethod
     def decode(cls, raw: bytes) -> AccountSignal:
+        return cls.from_list(json.loads(raw))
+
+    @classmethod
+    def from_list(cls, data: Any) -> AccountSignal:
+        if not isinstance(data, list) or len(data) != 12:
+            raise ValueError("bad account signal")
         (lead_id, account_id, clock, version, removed, score_sum, anchor, hl, stage, role,
-         grade, firmo) = json.loads(raw)
+         grade, firmo) = data
         if not isinstance(lead_id, str) or not isinstance(account_id, str):
             raise ValueError("bad account signal")
         return cls(lead_id, account_id, int(clock), int(version), bool(removed),

@@ -37,7 +37,8 @@ class AccountTableStore:
 
     async def save(self, result: AccountResult) -> None:
         runtime, table = self.runtime, self.table
-        sends = [Send(runtime.topic_names[o.logical], o.key, o.value) for o in result.outbound]
+        sends = [Send(runtime.topic_names[o.logical], o.key, o.value,
+                      0 if o.key is None else None) for o in result.outbound]
         if sends:  # the qualifications first: a crash before the states repeats them
             await runtime.deliver(sends)
         writes = TableWrites()
@@ -64,8 +65,10 @@ def account_runner(app: faust.App, runtime: Runtime) -> AccountRunner:
         if result.dead_letters:
             log_dead_letters(log, result.dead_letters)
 
+    settings = runtime.settings
     return AccountRunner(runtime.policy, runtime.codecs, AccountTableStore(app, runtime),
-                         runtime.clock, mark_done=mark_done, on_batch=on_batch)
+                         runtime.clock, mark_done=mark_done, on_batch=on_batch,
+                         sources=settings.partitions, max_idle=settings.max_idle_ms / 1000.0)
 
 
 def inbound(events: Iterable[faust.EventT[bytes]]) -> list[Inbound]:

@@ -109,7 +109,8 @@ class TableStore:
         # An unkeyed record (a dead letter of an unkeyed input) goes to partition 0, not
         # to the partitioner's random pick: the same inputs give the same output topics.
         sends = [Send(runtime.topic_names[o.logical], o.key, o.value,
-                      0 if o.key is None else None) for o in result.outbound]
+                      o.partition if o.partition is not None
+                      else 0 if o.key is None else None) for o in result.outbound]
         if sends:
             await runtime.deliver(sends)
         # Deadlines before states: a crash between the two leaves states behind, and the
@@ -194,7 +195,8 @@ class LiveRunner:
                                   TableStore(app, runtime), config, runtime.clock,
                                   on_batch=on_batch, on_resync=metrics.count_resync,
                                   shadow=shadow_runner(app, runtime),
-                                  accounts=AccountSignals.for_policy(runtime.policy))
+                                  accounts=AccountSignals.for_policy(
+                                      runtime.policy, runtime.settings.partitions))
         self.source_of = runtime.topics.source_of
         self.app = app
         self.is_ready = is_ready

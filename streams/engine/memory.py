@@ -121,16 +121,20 @@ class Record:
 
 
 def replay(records: Sequence[Record], processor: LeadProcessor, partitions: int, now: int,
-           topics: dict[str, str] | None = None) -> MemoryStore:
+           topics: dict[str, str] | None = None, batch_size: int | None = None
+           ) -> MemoryStore:
     """Every record on its partition (by key, as the producer put it; unkeyed ones on
     partition 0), in send order per input partition; the whole history read as a backlog
-    with every input caught up, event clock. Returns the tables and outputs."""
-    return replay_with_shadow(records, processor, None, partitions, now, topics)[0]
+    with every input caught up, event clock. Returns the tables and outputs.
+    ``batch_size``: hand the runner the records in batches of that many (tests: other
+    batch boundaries, hence other places for the account marks)."""
+    return replay_with_shadow(records, processor, None, partitions, now, topics,
+                              batch_size)[0]
 
 
 def replay_with_shadow(records: Sequence[Record], processor: LeadProcessor,
                        shadow: LeadProcessor | None, partitions: int, now: int,
-                       topics: dict[str, str] | None = None
+                       topics: dict[str, str] | None = None, batch_size: int | None = None
                        ) -> tuple[MemoryStore, MemoryShadowStore]:
     """``replay`` with a shadow policy beside the live one, as the worker runs it with
     ``LEADFLOW_SHADOW_POLICY``: (live tables and outputs, the shadow's tables and
@@ -144,7 +148,7 @@ def replay_with_shadow(records: Sequence[Record], processor: LeadProcessor,
                          wall_clock=lambda: now,
                          shadow=None if shadow is None else ShadowRunner(
                              shadow, processor.policy, shadow_store),
-                         accounts=AccountSignals.for_policy(processor.policy))
+                         accounts=AccountSignals.for_policy(processor.policy, partitions))
     inbound: list[Inbound] = []
     for r in records:
         p = 0 if r.key is None else partition_of(r.key, partitions)
@@ -157,7 +161,9 @@ def replay_with_shadow(records: Sequence[Record], processor: LeadProcessor,
         consumer.ends.setdefault(tp, 0)
 
     async def run() -> None:
-        await runner.run(inbound)  # all of it at once: every input read to its end
+        step = batch_size or len(inbound) or 1  # default: all of it at once
+        for i in range(0, max(len(inbound), 1), step):
+            await runner.run(inbound[i:i + step])
 
     asyncio.run(run())
     return store, shadow_store
@@ -190,8 +196,11 @@ def signal_partitions(outbound: Sequence[Outbound], partitions: int,
     for o in outbound:
         if o.logical != SIGNALS:
             continue
-        assert o.key is not None
-        p = partition_of(o.key, partitions)
+        if o.partition is not None:  # a lead partition's mark
+            p = o.partition
+        else:
+            assert o.key is not None
+            p = partition_of(o.key, partitions)
         part = out.setdefault(p, [])
         part.append(Inbound(SIGNALS, topic, p, len(part), o.key, o.value))
     return out
@@ -203,7 +212,9 @@ def replay_accounts(outbound: Sequence[Outbound], policy: Policy, codecs: AvroCo
     """The account agent over the signals of a lead replay (``replay(...).outbound``):
     the offline reference of ``sales.qualified-accounts`` and the ``accounts`` table."""
     store = store or MemoryAccountStore()
-    runner = AccountRunner(policy, codecs, store, wall_clock=lambda: now)
+    # every lead partition has said it is caught up: nothing is waited for
+    runner = AccountRunner(policy, codecs, store, wall_clock=lambda: now,
+                           sources=partitions, max_idle=0.0)
 
     async def run() -> None:
         for _, records in sorted(signal_partitions(outbound, partitions).items()):

@@ -300,12 +300,16 @@ class BatchRunner:
                     else:  # applies it to the live batch too
                         shadow.apply(rec, item.lead_id, item.model, merge)
                     if accounts is not None:
-                        accounts.after(batch, item.lead_id, rec, item.t, known)
+                        accounts.after(batch, item.lead_id, rec, item.t, known,
+                                       merge.stream_time)
                     merge.schedule(item.lead_id, batch.deadline(item.lead_id))
                 done[(rec.topic, rec.partition)] = rec.offset + 1
             if check_wall:
                 while (due := merge.due_by_wall(now, caught_up)) is not None:
                     self._fire(batch, merge, p, due[1], now, shadow)
+            if accounts is not None:  # where the partition stands, for the account side
+                accounts.mark(batch, p, merge.stream_time, not merge.buffered() and all(
+                    caught_up(name) for name in self.config.topics))
             if (ref is not None or merge.stream_time != before
                     or batch.result.ticks != fired):
                 progress[p] = Progress(merge.stream_time, self._offsets(p, merge),

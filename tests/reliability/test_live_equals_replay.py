@@ -3,8 +3,9 @@ record (every output's id and content, every final lead state, every dead letter
 partition's progress), on three weeks of history whose SLA deadlines fall due inside it.
 
 (a) a backlog written first, worker started after; (b) the same paced at ~500 records/s
-while the worker runs; (c) (a) with 3 SIGKILLs during catch-up. (d), a second worker
-joining and leaving, is tests/reliability/test_rebalance.py.
+while the worker runs; (c) (a) with 3 SIGKILLs during catch-up; (e) the accounts policy,
+a backlog with SIGKILLs, sales.qualified-accounts and the account states compared too.
+(d), a second worker joining and leaving, is tests/reliability/test_rebalance.py.
 """
 
 from __future__ import annotations
@@ -13,12 +14,16 @@ import time
 from pathlib import Path
 
 from streams.admin import create_topics
+from streams.paths import POLICY_DIR
 from streams.settings import Settings
+from tests.support.accounts import wait_accounts_caught_up, with_companies
 from tests.support.chaos import Producer, lag, send_backlog, wait_caught_up
 from tests.support.checks import compare_with_offline
 from tests.support.kafka_io import now_ms
 from tests.support.worker import WorkerProcess, metric_sum
 from tests.support.workload import history
+
+ACCOUNTS_POLICY = POLICY_DIR / "accounts.yaml"
 
 
 def scenario_env(worker_env: dict[str, str]) -> dict[str, str]:
@@ -124,4 +129,41 @@ def test_backlog_with_sigkills_equals_replay(worker_env: dict[str, str],
     assert len(lags_at_kill) == 3 and min(lags_at_kill) > 0, lags_at_kill
     figures = compare_with_offline(settings, records, now, "backlog 50k, 3 SIGKILLs")
     assert figures["differences"] == 0
+    assert_deadlines_exercised(figures)
+
+
+def test_accounts_backlog_with_sigkills_equals_replay(worker_env: dict[str, str],
+                                                      tmp_path: Path) -> None:
+    """(e) The accounts policy (contract 4b): leads of ~1,000 companies (several contacts
+    each, titles that make buying-group roles); a backlog with 2 SIGKILLs during catch-up.
+    Besides the lead outputs and states, every AccountQualified record (id and every
+    field) and every account state equal the offline replay's: the account side's
+    decisions do not depend on how the lead partitions' signals interleaved, nor on the
+    crashes."""
+    env = {**scenario_env(worker_env), "LEADFLOW_POLICY": str(ACCOUNTS_POLICY)}
+    settings = Settings.from_env(env)
+    create_topics(settings)
+    now = now_ms()
+    records = with_companies(history(20_000, now, seed=23), seed=23)
+    send_backlog(settings, records)
+    total = lag(settings)
+    lags_at_kill = []
+    worker = WorkerProcess(env, tmp_path / "worker-0.log").start()
+    try:
+        for n in range(1, 3):
+            wait_lag_below(settings, worker, total * (3 - n) // 3)
+            lags_at_kill.append(lag(settings))
+            worker.kill()
+            worker = WorkerProcess(env, tmp_path / f"worker-{n}.log").start()
+        worker.wait_ready(120)
+        wait_caught_up(settings, worker, timeout=400)
+        wait_accounts_caught_up(settings)
+    finally:
+        worker.stop()
+    print(f"\n[accounts backlog + 2 SIGKILLs] lag at each kill: {lags_at_kill}")
+    assert len(lags_at_kill) == 2 and min(lags_at_kill) > 0, lags_at_kill
+    figures = compare_with_offline(settings, records, now, "accounts 20k, 2 SIGKILLs",
+                                   policy=ACCOUNTS_POLICY)
+    assert figures["differences"] == 0
+    assert figures["expected_account_qualifications"] >= 10, figures
     assert_deadlines_exercised(figures)

@@ -4,11 +4,15 @@ processor (contract 1b: the offline replay is the reference)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from streams.engine.memory import partition_of
+from streams.paths import DEFAULT_POLICY
 from streams.settings import Settings
 from tests.support.replay import (
+    live_account_states,
+    live_accounts,
     live_dead_letters,
     live_outputs,
     live_progress,
@@ -18,14 +22,16 @@ from tests.support.replay import (
 
 
 def compare_with_offline(settings: Settings, records: list[tuple[str, dict[str, Any]]],
-                         now: int, label: str, *, exact_input: bool = True) -> dict[str, int]:
+                         now: int, label: str, *, exact_input: bool = True,
+                         policy: Path = DEFAULT_POLICY) -> dict[str, int]:
     """The live worker's outputs (id and content) and final states against the
     time-ordered offline replay of the same records (each topic's records in the order
     they were sent). With ``exact_input`` (``records`` are all the input topics hold, so
     offsets agree) also every dead letter by (topic, partition, offset, error type) and
-    each partition's progress (stream time, offsets its states include)."""
+    each partition's progress (stream time, offsets its states include). With an accounts
+    ``policy``, also every AccountQualified record (id and content) and account state."""
     topics = {name: settings.topic(name) for name in ("events", "outcomes")}
-    want = offline(records, now, settings.partitions, topics)
+    want = offline(records, now, settings.partitions, topics, policy)
     expected = want.outputs
     got, copies, differing = live_outputs(settings)
     states = live_states(settings)
@@ -43,9 +49,23 @@ def compare_with_offline(settings: Settings, records: list[tuple[str, dict[str, 
                                           or (progress[p].stream_time, progress[p].offsets)
                                           != (want.progress[p].stream_time,
                                               want.progress[p].offsets))]
+    account_diffs: list[str] = []
+    if want.accounts or want.account_states:
+        got_acc, _copies, acc_differing = live_accounts(settings)
+        acc_states = live_account_states(settings)
+        account_diffs = sorted(
+            {i for i in set(want.accounts) ^ set(got_acc)}
+            | {i for i in want.accounts if i in got_acc and got_acc[i] != want.accounts[i]}
+            | set(acc_differing)
+            | {f"state:{a}" for a in set(want.account_states) | set(acc_states)
+               if want.account_states.get(a) != acc_states.get(a)})
+        for i in account_diffs[:3]:
+            print(f"[{label}] account difference {i}: expected "
+                  f"{want.accounts.get(i)} live {got_acc.get(i)}")
     figures = {
         "sent": len(records),
-        "compared": len(expected) + len(want.states) + sum(want.dead_letters.values()),
+        "compared": (len(expected) + len(want.states) + sum(want.dead_letters.values())
+                     + len(want.accounts) + len(want.account_states)),
         "expected_outputs": len(expected),
         "expected_states": len(want.states),
         "expected_dead_letters": sum(want.dead_letters.values()),
@@ -58,6 +78,9 @@ def compare_with_offline(settings: Settings, records: list[tuple[str, dict[str, 
         "states_differing": len(wrong_states) + len(extra_states),
         "dead_letters_differing": len(letters_missing) + len(letters_invented),
         "progress_differing": len(wrong_progress),
+        "expected_account_qualifications": len(want.accounts),
+        "expected_account_states": len(want.account_states),
+        "accounts_differing": len(account_diffs),
     }
     # what the scenario exercised: deadlines falling due inside the history
     figures["escalations"] = sum(1 for r in expected.values() if r.get("path") == "ESCALATION")
@@ -65,7 +88,7 @@ def compare_with_offline(settings: Settings, records: list[tuple[str, dict[str, 
                                   if "feedback_id" in r and r["type"] == "SLA_BREACHED")
     figures["differences"] = sum(figures[k] for k in (
         "lost", "invented", "changed", "duplicates_differing", "states_differing",
-        "dead_letters_differing", "progress_differing"))
+        "dead_letters_differing", "progress_differing", "accounts_differing"))
     print(f"\n[{label}] " + " ".join(f"{k}={v}" for k, v in figures.items()))
     if figures["differences"]:
         leads = sorted({r["lead_id"] for r in (*(expected[i] for i in missing + changed),
@@ -83,6 +106,7 @@ def compare_with_offline(settings: Settings, records: list[tuple[str, dict[str, 
     assert not letters_missing, letters_missing[:10]
     assert not letters_invented, letters_invented[:10]
     assert not wrong_progress, wrong_progress[:4]
+    assert not account_diffs, account_diffs[:10]
     return figures
 
 

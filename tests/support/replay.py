@@ -4,14 +4,16 @@ reliability tests make between it and what the live pipeline wrote to Kafka."""
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 
 from streams.codecs import default_codecs
 from streams.domain import LeadState, decode_state, load_policy
-from streams.engine.memory import Record, replay
+from streams.domain.accounts import AccountState
+from streams.engine.memory import Record, replay, replay_accounts
 from streams.engine.runner import Progress
 from streams.paths import DEFAULT_POLICY
 from streams.processor import LeadProcessor
@@ -36,18 +38,30 @@ class Expected:
     states: dict[str, LeadState]  # lead id -> final state
     dead_letters: Counter[DeadLetterKey]
     progress: dict[int, Progress]  # partition -> stream time and offsets its states include
+    # with an accounts policy: qualification id -> AccountQualified, account id -> state
+    accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    account_states: dict[str, AccountState] = field(default_factory=dict)
 
 
 def offline(records: list[tuple[str, dict[str, Any]]], now: int, partitions: int = 2,
-            topics: dict[str, str] | None = None) -> Expected:
+            topics: dict[str, str] | None = None, policy: Path = DEFAULT_POLICY
+            ) -> Expected:
     """The time-ordered replay of the input (contract 1b), by the engine's own runner over
     in-memory ports, each record on the partition Kafka's default partitioner gives its
     key, in send order per topic. ``topics``: logical input -> the live topic name, so dead
     letters name the same topics."""
     codecs = default_codecs()
-    proc = LeadProcessor(load_policy(DEFAULT_POLICY), codecs, {})
+    loaded = load_policy(policy)
+    proc = LeadProcessor(loaded, codecs, {})
     inputs = [Record(logical, *encode_input(codecs, logical, rec)) for logical, rec in records]
     store = replay(inputs, proc, partitions, now, topics)
+    accounts: dict[str, dict[str, Any]] = {}
+    account_states: dict[str, AccountState] = {}
+    if loaded.accounts is not None:  # the account side over the lead replay's signals
+        acc = replay_accounts(store.outbound, loaded, codecs, partitions, now)
+        accounts = {o.record["qualification_id"]: o.record for o in acc.outbound
+                    if o.kind == "AccountQualified"}
+        account_states = acc.states
     outputs: dict[str, dict[str, Any]] = {}
     letters: Counter[DeadLetterKey] = Counter()
     for out in store.outbound:
@@ -55,7 +69,7 @@ def offline(records: list[tuple[str, dict[str, Any]]], now: int, partitions: int
             outputs[out.record[OUTPUT_KINDS[out.logical][1]]] = out.record
         elif out.logical == "dead_letter":
             letters[dead_letter_key(out.record)] += 1
-    return Expected(outputs, store.states, letters, store.progress)
+    return Expected(outputs, store.states, letters, store.progress, accounts, account_states)
 
 
 def dead_letter_key(letter: dict[str, Any]) -> DeadLetterKey:
@@ -133,3 +147,36 @@ def live_progress(settings: Settings) -> dict[int, Progress]:
         if key == PROGRESS_KEY and value is not None:
             found[partition] = Progress.decode(value)
     return found
+
+
+def live_accounts(settings: Settings) -> tuple[dict[str, dict[str, Any]], Counter[str],
+                                               list[str]]:
+    """sales.qualified-accounts: (qualification id -> record, id -> copies, ids whose
+    copies differ)."""
+    codecs = default_codecs()
+    out: dict[str, dict[str, Any]] = {}
+    copies: Counter[str] = Counter()
+    differing: list[str] = []
+    for key, value in read_topic(settings, settings.topic("qualified_accounts")):
+        assert value is not None
+        rec = codecs.decode("AccountQualified", value)
+        assert key == rec["account_id"].encode()
+        rid = rec["qualification_id"]
+        copies[rid] += 1
+        if rid in out and out[rid] != rec:
+            differing.append(rid)
+        out.setdefault(rid, rec)
+    return out, copies, differing
+
+
+def live_account_states(settings: Settings) -> dict[str, AccountState]:
+    """Final state per account, from the accounts table's changelog."""
+    states: dict[str, AccountState] = {}
+    for key, value in read_topic(settings, f"{settings.app_id}-accounts-changelog"):
+        if key is None:
+            continue
+        if value is None:
+            states.pop(key.decode(), None)
+        else:
+            states[key.decode()] = AccountState.decode(value)
+    return states
