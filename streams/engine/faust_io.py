@@ -111,10 +111,9 @@ class TableStore:
         sends = [Send(runtime.topic_names[o.logical], o.key, o.value,
                       o.partition if o.partition is not None
                       else 0 if o.key is None else None) for o in result.outbound]
-        if sends:
-            await runtime.deliver(sends)
-        # Deadlines before states: a crash between the two leaves states behind, and the
-        # records they miss are applied again (same outputs, same ids).
+        # Outputs and deadlines (one round trip) before states: a crash in between leaves
+        # the states behind, and the records they miss are applied again (same outputs,
+        # same ids).
         timers, states = TableWrites(), TableWrites()
         for lead_id, (state, rec) in result.states.items():
             key, partition, ref = lead_id.encode(), rec.partition, rec.ref
@@ -131,7 +130,7 @@ class TableStore:
         # Last, in the same record batch as the partition's states: where they stand.
         for partition, where in progress.items():
             states.put(leads, partition, where.ref, PROGRESS_KEY, where.encode())
-        await timers.apply(runtime.deliver)
+        await timers.apply(runtime.deliver, along=sends)
         await states.apply(runtime.deliver)
         runtime.kpis.observe(result.outputs)
         # The KPI table's changelog records (written the Faust way) are in Kafka before

@@ -55,18 +55,22 @@ class TableWrites:
     def delete_if_present(self, table: Any, partition: int, ref: Any, key: bytes) -> None:
         self._maybe_deletes.setdefault(partition, (ref, []))[1].append((table, key))
 
-    async def apply(self, deliver: Deliver) -> None:
+    async def apply(self, deliver: Deliver, along: Sequence[Send] = ()) -> None:
+        """Deliver the changelog records (and ``along``: other records that may go in the
+        same round trip), then write the local store."""
         for partition, (ref, candidates) in self._maybe_deletes.items():
             with at_event(ref):  # once per partition, not per key
                 present = [(t, k) for t, k in candidates if faust_private.store_contains(t.data, k)]
             for table, key in present:
                 self._add(table, partition, ref, key, None)
-        if not self._sends:
+        if not self._sends and not along:
             return
-        last = await deliver(self._sends)
+        last = await deliver([*along, *self._sends] if along else self._sends)
         for ref, writes in self._local.values():
             with at_event(ref):
                 for table, key, value in writes:
                     faust_private.store_write(table.data, key, value)
         for (topic, partition), offset in last.items():
-            self._tables[topic].data.set_persisted_offset(TP(topic, partition), offset)
+            table = self._tables.get(topic)
+            if table is not None:  # a changelog (``along`` records are not)
+                table.data.set_persisted_offset(TP(topic, partition), offset)
