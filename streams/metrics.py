@@ -286,36 +286,36 @@ def count_event(type: str, result: str, n: int = 1) -> None:
                   result=_bounded(result, EVENT_RESULTS)).inc(n)
 
 
-def count_dead_letter(error_type: str) -> None:
-    """Count one dead-lettered record (DECODE, SCHEMA, VALIDATION, PROCESSING)."""
-    DEAD_LETTERS.labels(error_type=_bounded(error_type, DEAD_LETTER_ERROR_TYPES)).inc()
+def count_dead_letter(error_type: str, n: int = 1) -> None:
+    """Count ``n`` dead-lettered records (DECODE, SCHEMA, VALIDATION, PROCESSING)."""
+    DEAD_LETTERS.labels(error_type=_bounded(error_type, DEAD_LETTER_ERROR_TYPES)).inc(n)
 
 
-def count_stage_transition(from_stage: str, to_stage: str) -> None:
-    """Count one stage transition."""
+def count_stage_transition(from_stage: str, to_stage: str, n: int = 1) -> None:
+    """Count ``n`` stage transitions."""
     STAGE_TRANSITIONS.labels(
         from_stage=_bounded(from_stage, STAGES), to_stage=_bounded(to_stage, STAGES)
-    ).inc()
+    ).inc(n)
 
 
-def count_handoff(path: str, queue: str) -> None:
-    """Count one hand-off (path SCORE, REFERRAL or ESCALATION) to ``queue``."""
-    HANDOFFS.labels(path=_bounded(path, HANDOFF_PATHS), queue=queue_label(queue)).inc()
+def count_handoff(path: str, queue: str, n: int = 1) -> None:
+    """Count ``n`` hand-offs (path SCORE, REFERRAL or ESCALATION) to ``queue``."""
+    HANDOFFS.labels(path=_bounded(path, HANDOFF_PATHS), queue=queue_label(queue)).inc(n)
 
 
-def count_sla_breach(queue: str) -> None:
-    """Count one SLA breach of a hand-off routed to ``queue``."""
-    SLA_BREACHES.labels(queue=queue_label(queue)).inc()
+def count_sla_breach(queue: str, n: int = 1) -> None:
+    """Count ``n`` SLA breaches of hand-offs routed to ``queue``."""
+    SLA_BREACHES.labels(queue=queue_label(queue)).inc(n)
 
 
-def count_feedback(type: str) -> None:
-    """Count one marketing feedback record."""
-    FEEDBACK.labels(type=_bounded(type, FEEDBACK_TYPES)).inc()
+def count_feedback(type: str, n: int = 1) -> None:
+    """Count ``n`` marketing feedback records."""
+    FEEDBACK.labels(type=_bounded(type, FEEDBACK_TYPES)).inc(n)
 
 
-def count_outcome(type: str) -> None:
-    """Count one sales outcome applied."""
-    OUTCOMES.labels(type=_bounded(type, OUTCOME_TYPES)).inc()
+def count_outcome(type: str, n: int = 1) -> None:
+    """Count ``n`` sales outcomes applied."""
+    OUTCOMES.labels(type=_bounded(type, OUTCOME_TYPES)).inc(n)
 
 
 def _observe_many(hist: Histogram, value: float, n: int) -> None:

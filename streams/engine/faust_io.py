@@ -144,23 +144,17 @@ def record_metrics(result: BatchResult, idle_waits: dict[str, int]) -> None:
     for (kind, outcome), n in counts.events.items():
         metrics.count_event(kind, outcome, n)
     for otype, n in counts.outcomes.items():
-        for _ in range(n):
-            metrics.count_outcome(otype)
+        metrics.count_outcome(otype, n)
     for error_type, n in counts.dead_letters.items():
-        for _ in range(n):
-            metrics.count_dead_letter(error_type)
+        metrics.count_dead_letter(error_type, n)
     for (src, dst), n in counts.transitions.items():
-        for _ in range(n):
-            metrics.count_stage_transition(src, dst)
+        metrics.count_stage_transition(src, dst, n)
     for (path, queue), n in counts.handoffs.items():
-        for _ in range(n):
-            metrics.count_handoff(path, queue)
+        metrics.count_handoff(path, queue, n)
     for ftype, n in counts.feedback.items():
-        for _ in range(n):
-            metrics.count_feedback(ftype)
+        metrics.count_feedback(ftype, n)
     for queue, n in counts.sla_breaches.items():
-        for _ in range(n):
-            metrics.count_sla_breach(queue)
+        metrics.count_sla_breach(queue, n)
     for age in counts.event_ages:
         metrics.observe_event_age(age)
     for name, n in idle_waits.items():
