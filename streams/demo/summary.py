@@ -193,6 +193,11 @@ def summarize(settings: Settings, url: str, figs: dict[str, Any]) -> str:
         lines.append(f"KPIs (current window, /kpis): hand-offs {cur.get('handoffs')}, "
                      f"accepted {cur.get('accepted')}, SLA breaches {cur.get('sla_breaches')}"
                      f", won {cur.get('won')}")
+        accounts = (kpis.get("current") or {}).get("accounts")
+        if accounts is not None:
+            by_queue = ", ".join(f"{q} {n}" for q, n in accounts["qualified_by_queue"].items())
+            lines.append(f"Accounts qualified (current window, /kpis): {accounts['qualified']}"
+                         + (f" ({by_queue})" if by_queue else ""))
     except (OSError, ValueError, AttributeError):
         lines.append("KPIs: /kpis did not answer")
     won = [f["lead_id"] for f in feedback if f["type"] == "CONVERTED"]
