@@ -6,6 +6,9 @@
 # DEMO_EXIT=1 exits after the summary; DEMO_LEADS / DEMO_SEED / DEMO_RATE / DEMO_NOW_MS /
 # DEMO_RUN_ID / DEMO_DATA_DIR / DEMO_SUMMARY_JSON (the summary's figures as JSON) /
 # LEADFLOW_WEB_PORT tune it.
+# DEMO_POLICY=policy/accounts.yaml runs the worker with that policy (LEADFLOW_POLICY); a
+# policy with an `accounts` section makes `leadflow demo` grow companies with buying
+# groups and the summary list the qualified accounts (sales.qualified-accounts).
 # 'now' is pinned (DEMO_NOW_MS, epoch ms): the same seed gives the same records, so the same
 # output records, and the summary equals `leadflow backtest` of
 # `leadflow demo --export-dir DIR --leads L --seed S --now-ms N` (same LEADFLOW_PARTITIONS).
@@ -16,6 +19,7 @@ RUN_ID="${DEMO_RUN_ID:-demo$(date +%Y%m%d%H%M%S)}"
 LEADS="${DEMO_LEADS:-500}"
 SEED="${DEMO_SEED:-7}"
 NOW_MS="${DEMO_NOW_MS:-1780000000000}"  # 2026-05-28T20:26:40Z
+if [[ -n "${DEMO_POLICY:-}" ]]; then export LEADFLOW_POLICY="$DEMO_POLICY"; fi
 export LEADFLOW_TOPIC_PREFIX="$RUN_ID." LEADFLOW_APP_ID="$RUN_ID" LEADFLOW_SLA_CLOCK=event
 export LEADFLOW_DATA_DIR="${DEMO_DATA_DIR:-.local/demo/$RUN_ID}" LEADFLOW_WEB_PORT="${LEADFLOW_WEB_PORT:-6066}"
 export LEADFLOW_SLA_CHECK_INTERVAL="${LEADFLOW_SLA_CHECK_INTERVAL:-0.5}"
@@ -52,7 +56,7 @@ for _ in $(seq 1 240); do
 done
 [[ $ready == 1 ]] || { echo "the worker was not ready in 120 s; see $LOG"; exit 1; }
 echo "== worker ready at $URL"
-echo "== demo: $LEADS leads, seed $SEED, now $NOW_MS"
+echo "== demo: $LEADS leads, seed $SEED, now $NOW_MS${LEADFLOW_POLICY:+, policy $LEADFLOW_POLICY}"
 # Paced (DEMO_RATE records/s): compressed simulated time that plays out in well under a
 # minute, while the worker keeps up, as it would with real traffic.
 OUT=$($BIN/leadflow demo --leads "$LEADS" --seed "$SEED" --now-ms "$NOW_MS" --rate "${DEMO_RATE:-100}" | tee /dev/stderr)

@@ -136,6 +136,18 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
 
         await follow(runtime.kpis, kpi_changelog, settings.partitions, aiokafka_config(settings))
 
+    if policy.accounts is not None:
+        from streams.account_kpis import AccountKpis
+
+        account_kpis = runtime.account_kpis = AccountKpis(policy.sla.report_window_ms)
+
+        @app.task  # type: ignore[untyped-decorator]
+        async def follow_account_kpis() -> None:
+            from streams.account_kpis import follow
+
+            await follow(account_kpis, settings.topic("qualified_accounts"),
+                         settings.partitions, runtime.codecs, aiokafka_config(settings))
+
     _setup_metrics(runtime)
     engine = runtime.extras["engine_metrics"]
 

@@ -14,6 +14,7 @@ from streams.engine.delivery import Send
 from streams.settings import Settings
 
 if TYPE_CHECKING:
+    from streams.account_kpis import AccountKpis
     from streams.engine.commits import InputCommits
     from streams.kpi_store import KpiStore
     from streams.tables import Tables
@@ -37,6 +38,8 @@ class Runtime:
     extras: dict[str, Any] = field(default_factory=dict)
     # The shadow policy (LEADFLOW_SHADOW_POLICY), run beside the live one; None: none.
     shadow_policy: Policy | None = None
+    # accounts qualified per KPI window (policies with accounts only), for GET /kpis
+    account_kpis: AccountKpis | None = None
     # Sends records in batches and waits for Kafka's acks (streams.engine.delivery), set by
     # create_app: last offset per (topic, partition).
     deliver: Callable[[Sequence[Send]], Awaitable[dict[tuple[str, int], int]]] = field(

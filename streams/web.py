@@ -113,6 +113,9 @@ def attach(app: faust.App, runtime: Runtime) -> None:
         store = runtime.kpis
         body = store.report(ws, agg)
         body["shadow"] = None if shadow is None else store.shadow_handoffs(ws)
+        # accounts qualified in the window (null without accounts; not in the SlaReport)
+        accounts = runtime.account_kpis
+        body["accounts"] = None if accounts is None else accounts.window(ws)
         return body
 
     @app.page("/metrics")

@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from streams.backtest.counterfactual import (
     REFERRAL_ROW,
@@ -28,6 +28,9 @@ from streams.backtest.counterfactual import (
 )
 from streams.backtest.figures import FRESH, Figures
 from streams.backtest.report import Change
+
+if TYPE_CHECKING:
+    from streams.backtest.accounts import AccountFigures
 
 
 @dataclass(frozen=True)
@@ -198,8 +201,10 @@ def _impact(changes: list[Change], fa: Figures, fb: Figures) -> list[Block]:
 
 
 def build(fs: list[Figures], cards: list[Scorecard], changes: list[Change] | None,
-          inputs: dict[str, Any], charts: list[tuple[str, str]]) -> list[Block]:
-    """The report's blocks; `charts` are (file name, caption)."""
+          inputs: dict[str, Any], charts: list[tuple[str, str]],
+          accounts: list[AccountFigures | None] | None = None) -> list[Block]:
+    """The report's blocks; `charts` are (file name, caption); `accounts`: per policy, its
+    account replay (None without an accounts section)."""
     fa = fs[0]
     two = len(fs) > 1 and changes is not None
     out = [Block("h1", "leadflow backtest"),
@@ -250,6 +255,8 @@ def build(fs: list[Figures], cards: list[Scorecard], changes: list[Change] | Non
                                   recorded_outcome(fa, c.lead_id) or "-", c.why)
                                  for c in changes[:25]))]
     out += _sla(fa)
+    if accounts and any(a is not None for a in accounts):
+        out += _accounts(accounts, two)
     out += [Block("p", "Final stages: " + "; ".join(
         f"{'AB'[i] if two else ''} " + ", ".join(f"{k} {v:,}" for k, v in f.stages.most_common())
         for i, f in enumerate(fs)).strip())]
@@ -278,6 +285,39 @@ def _sla(f: Figures) -> list[Block]:
                 f"Accepted {t['accepted']}, rejected {t['rejected']}"
                 + (f" ({rejected})" if rejected else "")
                 + f", won {t['won']} (revenue {t['revenue_won']:,.0f}), lost {t['lost']}"))]
+
+
+def _accounts(accounts: list[AccountFigures | None], two: bool, shown: int = 25
+              ) -> list[Block]:
+    from streams.backtest.accounts import contacts_text
+
+    out = [Block("h2", "Qualified accounts (ABM)"),
+           Block("p", "The policy's `accounts` section replayed as the worker runs it: the "
+                 "lead side's account signals, then the account agent (one "
+                 "`AccountQualified` record per qualification; an account that moves back "
+                 "and qualifies again has a second). Every record is in "
+                 "`qualified_accounts*.csv`.")]
+    for i, a in enumerate(accounts):
+        label = f"{'AB'[i]} " if two else ""
+        if a is None:
+            out.append(Block("p", f"{label}: no `accounts` section, no accounts."))
+            continue
+        latest = a.latest
+        out += [Block("h3", f"{label}`{a.version}`".strip()),
+                Block("ul", items=(
+                    f"Accounts qualified: **{len(latest)}** ({len(a.records)} "
+                    f"`AccountQualified` records); still qualified at the end of the "
+                    f"history: {a.qualified_at_end} of {len(a.states)} accounts seen",
+                    "By queue: " + (", ".join(f"{q} {n}" for q, n in
+                                              a.by_queue.most_common()) or "-"),
+                    "Contacts by buying-group role (latest qualifications): "
+                    + (", ".join(f"{r} {n}" for r, n in a.roles.most_common()) or "-"))),
+                Block("table", items=("account", "queue", "owner", "grade",
+                                      "contacts (lead role)", "score"), right=5,
+                      rows=tuple((r["account_id"], r["queue"], r["owner_rep_id"] or "-",
+                                  r["fit_grade"], contacts_text(r), f"{r['score']:.1f}")
+                                 for r in latest[:shown]))]
+    return out
 
 
 def _days(fs: list[Figures]) -> list[Block]:

@@ -13,6 +13,7 @@ import typer
 from streams.errors import USAGE
 
 if TYPE_CHECKING:
+    from streams.backtest.accounts import AccountFigures
     from streams.backtest.history import History
 
 
@@ -83,9 +84,13 @@ def run(
     hand-offs per day, conversion to won by score band, precision and recall, SLA
     adherence; with --compare, A, B and the difference, counting recorded outcomes under B
     only where B hands the lead to the same queue or owner as A ("no evidence" otherwise),
-    and which leads change and why. Writes report.md, report.html (charts embedded), PNG
-    charts and, with --compare, changed_leads.csv."""
+    and which leads change and why. With a policy that has an `accounts` section, the
+    account side too (qualified accounts by queue, with their buying groups). Writes
+    report.md, report.html (charts embedded), PNG charts, with --compare
+    changed_leads.csv, and with accounts qualified_accounts.csv."""
     from streams.backtest import HistoryError, read_history
+    from streams.backtest.accounts import account_figures
+    from streams.backtest.accounts import write_csv as write_accounts_csv
     from streams.backtest.charts import chart, compare_chart
     from streams.backtest.counterfactual import scorecard
     from streams.backtest.document import build, markdown, to_html, write_csv
@@ -109,8 +114,9 @@ def run(
     with paused_gc(), _progress(quiet) as progress:
         t0 = time.perf_counter()
         reading = progress.add_task("reading and validating", total=None)
+        now_ms = int(time.time() * 1000)
         try:
-            hist = read_history(files, now_ms=int(time.time() * 1000),
+            hist = read_history(files, now_ms=now_ms,
                                 progress=lambda k: progress.update(reading, completed=k))
         except HistoryError as err:
             progress.stop()
@@ -134,6 +140,14 @@ def run(
         res = run_replays(hist.inputs, policies,
                           default_workers(n) if workers is None else workers, partitions)
         progress.update(replaying, completed=n)
+        accounts: list[AccountFigures | None] = []
+        for p in policies:  # the account side, for a policy with an accounts section
+            if p.accounts is None:
+                accounts.append(None)
+                continue
+            task = progress.add_task(f"replaying accounts ({p.version})", total=n)
+            accounts.append(account_figures(hist.inputs, p, partitions, now_ms))
+            progress.update(task, completed=n)
     fs = res.figures
     changes = res.changes
     cards = [scorecard(fs[0], f) for f in fs]
@@ -153,7 +167,7 @@ def run(
     inputs = {"files": ", ".join(f"`{f}`" for f in files), "events": hist.events,
               "outcomes": hist.outcomes, "invalid": hist.invalid, "unknown": unknown,
               "partitions": partitions}
-    blocks = build(fs, cards, changes, inputs, charts)
+    blocks = build(fs, cards, changes, inputs, charts, accounts)
     report = out / "report.md"
     report.write_text(markdown(blocks), encoding="utf-8")
     page = out / "report.html"
@@ -163,6 +177,11 @@ def run(
     if changes is not None:
         write_csv(changes, fs[0], cards[1], out / "changed_leads.csv")
         written.append("changed_leads.csv")
+    for i, acc in enumerate(accounts):
+        if acc is not None:
+            name = "qualified_accounts.csv" if i == 0 else "qualified_accounts_b.csv"
+            write_accounts_csv(acc, out / name)
+            written.append(name)
     typer.echo(f"replayed {n} records ({hist.events} events, {hist.outcomes} outcomes, "
                f"{hist.invalid} invalid skipped, {unknown} outcomes for unknown leads "
                f"skipped) on {partitions} partitions with policy {pa.version}")
@@ -178,6 +197,14 @@ def run(
         typer.echo(f"[{label}{fig.version}] hand-offs {t['handoffs']} "
                    f"({_paths(t['handoffs_by_path'])}), precision {pn}/{pd}, recall {rn}/{rd}, "
                    f"won {len(card.won)}{extra}, SLA breaches {card.breaches}")
+    for i, acc in enumerate(accounts):
+        if acc is not None:
+            label = "AB"[i] + " " if len(fs) > 1 else ""
+            queues = ", ".join(f"{q} {k}" for q, k in acc.by_queue.most_common())
+            typer.echo(f"[{label}{acc.version}] qualified accounts {len(acc.latest)}"
+                       f"{f' ({queues})' if queues else ''}, {len(acc.records)} "
+                       f"AccountQualified records, {acc.qualified_at_end} still qualified "
+                       f"at the end (account replay {acc.seconds:.2f} s)")
     if changes is not None:
         typer.echo(f"{len(changes)} leads change hand-off between {pa.version} and "
                    f"{fs[1].version}")

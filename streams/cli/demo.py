@@ -27,6 +27,11 @@ def run(
     export_dir: Annotated[Path | None, typer.Option(
         "--export-dir", help="Write events.jsonl and outcomes.jsonl there instead of "
         "publishing to Kafka (input for `leadflow backtest`).")] = None,
+    accounts: Annotated[bool | None, typer.Option(
+        "--accounts/--no-accounts", help="Companies with buying groups: up to 40% of the "
+        "leads are several contacts per company (titles for the buying-group roles, a "
+        "shared domain, mostly an account_id). Default: on when the policy "
+        "(LEADFLOW_POLICY) has an `accounts` section.")] = None,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Publish N synthetic leads: personas, campaigns, a funnel with drop-off, trade-show
@@ -40,11 +45,15 @@ def run(
     settings = Settings.from_env()
     policy = load_or_exit(settings.policy_path)
     now = int(time.time() * 1000) if now_ms is None else now_ms
-    demo = generate(seed, leads, now, policy, days=days)
+    with_accounts = policy.accounts is not None if accounts is None else accounts
+    demo = generate(seed, leads, now, policy, days=days, accounts=with_accounts)
     kinds = demo.counts()
     summary = (f"{leads} leads, {kinds.get('LeadEvent', 0)} events "
                f"({demo.duplicates} duplicates), {kinds.get('SalesOutcome', 0)} outcomes, "
                f"{demo.malformed} malformed, seed {seed}")
+    if demo.companies:
+        summary += (f", {len(demo.companies)} companies with buying groups "
+                    f"({sum(len(c.contacts) for c in demo.companies)} contacts)")
     if export_dir is not None:
         ev, so = export(demo, export_dir)
         typer.echo(f"wrote {ev} and {so}: {summary}")

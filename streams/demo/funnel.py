@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from streams.demo.accounts import Company, Contact, plan
 from streams.demo.campaigns import (
     FIELD_REPS,
     NURTURE_ASSETS,
@@ -75,6 +76,7 @@ class Demo:
     expected_handoffs: int = 0
     duplicates: int = 0
     malformed: int = 0
+    companies: list[Company] = field(default_factory=list)  # with --accounts
 
     @property
     def lead_ids(self) -> list[str]:
@@ -118,9 +120,12 @@ class _Lead:
         })
 
 
-def _lead_events(lead: _Lead, show_day: int, end: int) -> None:
+def _lead_events(lead: _Lead, show_day: int, end: int,
+                 prof: dict[str, str] | None = None) -> None:
+    """``prof``: a buying-group contact's profile (else the persona draws one)."""
     rng, persona = lead.rng, lead.persona
-    prof = profile(persona, rng)
+    if prof is None:
+        prof = profile(persona, rng)
     eng = persona.engagement
     if persona.name == "badge":
         lead.t = show_day + rng.randint(0, 9 * HOUR)
@@ -294,8 +299,11 @@ def _malformed(kind: str, rng: random.Random, seed: int, n: int, at: int, now: i
 
 
 def generate(seed: int, leads: int, now_ms: int, policy: Policy, days: int = 14,
-             duplicate_rate: float = 0.01, malformed_rate: float = 0.005) -> Demo:
-    """The demo history for ``leads`` leads, ordered by simulated time, ending at now."""
+             duplicate_rate: float = 0.01, malformed_rate: float = 0.005,
+             accounts: bool = False) -> Demo:
+    """The demo history for ``leads`` leads, ordered by simulated time, ending at now.
+    ``accounts``: the last leads (up to 40%) are contacts of companies with buying groups
+    (``streams.demo.accounts``); the other leads are the same as without it."""
     if leads < 1:
         raise ValueError("the demo needs at least one lead")
     start = now_ms - days * DAY
@@ -304,15 +312,23 @@ def generate(seed: int, leads: int, now_ms: int, policy: Policy, days: int = 14,
     show_day = start + int(days * 0.35) * DAY + 8 * HOUR
     raw: list[tuple[int, int, DemoRecord]] = []
     demo = Demo(seed=seed, now_ms=now_ms, records=[])
+    contacts: dict[int, Contact] = {}
+    if accounts:
+        demo.companies = plan(seed, leads, start, days)
+        contacts = {c.index: c for co in demo.companies for c in co.contacts}
     seq = 0
     for i in range(leads):
         rng = random.Random(f"leadflow-demo:{seed}:{i}")
-        persona = pick_persona(rng)
-        demo.personas[persona.name] = demo.personas.get(persona.name, 0) + 1
         lead_id = lead_id_of(seed, i)
-        t0 = start + int(rng.random() ** 1.3 * (days - 1) * DAY)  # more early starters
+        contact = contacts.get(i)
+        if contact is None:
+            persona = pick_persona(rng)
+            t0 = start + int(rng.random() ** 1.3 * (days - 1) * DAY)  # more early starters
+        else:
+            persona, t0 = contact.persona, contact.start
+        demo.personas[persona.name] = demo.personas.get(persona.name, 0) + 1
         lead = _Lead(lead_id, persona, rng, t0)
-        _lead_events(lead, show_day, end)
+        _lead_events(lead, show_day, end, None if contact is None else contact.profile)
         events = [e for e in lead.events if e["occurred_at"] <= end]
         for rec in events:
             seq += 1

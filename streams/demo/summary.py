@@ -84,9 +84,10 @@ def wait_caught_up(settings: Settings, records: int, timeout: float) -> float:
     return -1.0
 
 
-def figures(settings: Settings, leads: int) -> dict[str, Any]:
+def figures(settings: Settings, leads: int, accounts: bool = False) -> dict[str, Any]:
     """What the summary counts, from the output topics: comparable with ``leadflow
-    backtest`` of the same history (``--json``)."""
+    backtest`` of the same history (``--json``). ``accounts``: the policy has an
+    ``accounts`` section, so ``sales.qualified-accounts`` is read too."""
     transitions = read_topic(settings, "transitions", "StageTransition")
     handoffs = read_topic(settings, "qualified", "QualifiedLead")
     feedback = read_topic(settings, "feedback", "MarketingFeedback")
@@ -98,7 +99,11 @@ def figures(settings: Settings, leads: int) -> dict[str, Any]:
     stages = Counter(stage.values())
     stages["RAW"] += max(leads - len(stage), 0)
     fb = Counter(f["type"] for f in feedback)
-    return {"stages": dict(stages.most_common()),
+    extra: dict[str, Any] = {}
+    if accounts:
+        extra = account_figures(read_topic(settings, "qualified_accounts",
+                                           "AccountQualified"))
+    return {**extra, "stages": dict(stages.most_common()),
             "handoffs_by_path": dict(Counter(h["path"] for h in handoffs).most_common()),
             "handoffs_by_queue": dict(Counter(h["queue"] for h in handoffs).most_common()),
             "sla_breaches": fb["SLA_BREACHED"],
@@ -106,6 +111,50 @@ def figures(settings: Settings, leads: int) -> dict[str, Any]:
             "feedback": dict(fb.most_common()),
             "dead_letters": dict(Counter(d["error_type"] for d in dead).most_common()),
             "_handoffs": handoffs, "_feedback": feedback}
+
+
+def account_figures(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """The qualified accounts: each account's latest qualification (a moved-back account
+    that qualifies again has a new record, ``aq:<account>:<n>``)."""
+    latest: dict[str, dict[str, Any]] = {}
+    for r in records:
+        seq = int(r["qualification_id"].rsplit(":", 1)[1])
+        held = latest.get(r["account_id"])
+        if held is None or seq > int(held["qualification_id"].rsplit(":", 1)[1]):
+            latest[r["account_id"]] = r
+    return {"qualified_accounts": len(latest),
+            "account_qualifications": len(records),
+            "accounts_by_queue": dict(Counter(r["queue"] for r in latest.values())
+                                      .most_common()),
+            "_accounts": sorted(latest.values(), key=lambda r: (-r["score"],
+                                                                r["account_id"]))}
+
+
+def _status(url: str, account_id: str) -> str:
+    """The account's status now (/accounts/{id}): it may have moved back since."""
+    try:
+        return {"QUALIFIED": "qualified", "NOT_QUALIFIED": "moved back"}.get(
+            str(_get(f"{url}/accounts/{account_id}").get("status")), "?")
+    except (OSError, ValueError, AttributeError):
+        return "?"
+
+
+def account_lines(figs: dict[str, Any], url: str, shown: int = 8) -> list[str]:
+    """Accounts that qualified (by queue) and the best ones' buying groups, as their
+    latest AccountQualified record has them (score, contacts and roles at qualification)."""
+    accounts = figs["_accounts"]
+    lines = [f"Qualified accounts: {figs['qualified_accounts']} ("
+             + ", ".join(f"{q} {n}" for q, n in figs["accounts_by_queue"].items())
+             + f"; {figs['account_qualifications']} AccountQualified records)"]
+    for r in accounts[:shown]:
+        group = ", ".join(f"{c['lead_id']} {c['role'] or '-'}" for c in r["contacts"])
+        lines.append(f"  {r['account_id']:22} {r['queue']:14} score {r['score']:6.1f}  "
+                     f"grade {r['fit_grade']}  now {_status(url, r['account_id']):10}  "
+                     f"{group}")
+    if len(accounts) > shown:
+        lines.append(f"  ... and {len(accounts) - shown} more (leadflow tail "
+                     "qualified-accounts)")
+    return lines
 
 
 def summarize(settings: Settings, url: str, figs: dict[str, Any]) -> str:
@@ -133,6 +182,8 @@ def summarize(settings: Settings, url: str, figs: dict[str, Any]) -> str:
     for c in ranked[:5]:
         lines.append(f"  {c:28} {won_by_c[c]:3} / {ho_by_c[c]:3} = "
                      f"{100.0 * won_by_c[c] / ho_by_c[c]:5.1f}%")
+    if "_accounts" in figs:
+        lines += account_lines(figs, url)
     dead = figs["dead_letters"]
     lines.append(f"Dead letters:      {sum(dead.values())} (" + ", ".join(
         f"{k} {v}" for k, v in dead.items()) + ")")
@@ -142,6 +193,11 @@ def summarize(settings: Settings, url: str, figs: dict[str, Any]) -> str:
         lines.append(f"KPIs (current window, /kpis): hand-offs {cur.get('handoffs')}, "
                      f"accepted {cur.get('accepted')}, SLA breaches {cur.get('sla_breaches')}"
                      f", won {cur.get('won')}")
+        accounts = (kpis.get("current") or {}).get("accounts")
+        if accounts is not None:
+            by_queue = ", ".join(f"{q} {n}" for q, n in accounts["qualified_by_queue"].items())
+            lines.append(f"Accounts qualified (current window, /kpis): {accounts['qualified']}"
+                         + (f" ({by_queue})" if by_queue else ""))
     except (OSError, ValueError, AttributeError):
         lines.append("KPIs: /kpis did not answer")
     won = [f["lead_id"] for f in feedback if f["type"] == "CONVERTED"]
@@ -149,6 +205,9 @@ def summarize(settings: Settings, url: str, figs: dict[str, Any]) -> str:
     lines += ["", "Look at:",
               f"  {url}/leads/{example}    (or: leadflow lead {example})",
               f"  {url}/kpis", f"  {url}/metrics",
+              *([f"  {url}/accounts/{figs['_accounts'][0]['account_id']}    (or: leadflow "
+                 f"account {figs['_accounts'][0]['account_id']})"]
+                if figs.get("_accounts") else []),
               f"  leadflow tail transitions   (with LEADFLOW_TOPIC_PREFIX={settings.topic_prefix})",
               ""]
     return "\n".join(lines)
@@ -168,7 +227,9 @@ def main() -> None:
         print(f"worker did not catch up within {args.timeout:.0f}s; summary so far:")
     else:
         print(f"worker caught up with {args.records} records in {took:.1f}s")
-    figs = figures(settings, args.leads)
+    from streams.domain import load_policy
+
+    figs = figures(settings, args.leads, load_policy(settings.policy_path).accounts is not None)
     print(summarize(settings, args.url, figs))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:

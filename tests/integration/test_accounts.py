@@ -113,6 +113,24 @@ def test_lead_events_to_account_qualified(worker_env: dict[str, str], tmp_path: 
         status, _ = worker.get("/accounts/gmail.com")
         assert status == 404
 
+        # /kpis: accounts qualified per window and queue, as the reference has them (the
+        # worker follows sales.qualified-accounts: wait until it has read both)
+        day = load_policy(ACCOUNTS_POLICY).sla.report_window_ms
+        want: dict[int, dict[str, int]] = {}
+        for r in expected.values():
+            by_queue = want.setdefault(r["qualified_at"] - r["qualified_at"] % day, {})
+            by_queue[r["queue"]] = by_queue.get(r["queue"], 0) + 1
+        deadline = time.monotonic() + 30
+        while True:
+            status, kpis = worker.get("/kpis")
+            assert status == 200, kpis
+            shown = {w["window_start"]: w["accounts"]["qualified_by_queue"]
+                     for w in kpis["windows"] if w["accounts"]["qualified"]}
+            if shown == want or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert shown == want
+
         text = worker.get_text("/metrics")
         assert metric_sum(text, "leadflow_account_qualifications_total") == 2
         assert LOGICAL  # (the repartition topic's logical name, for readers)

@@ -1,0 +1,56 @@
+"""Account KPIs per report window for ``GET /kpis`` (issue 16: accounts qualified per
+window, by queue).
+
+Every worker follows ``sales.qualified-accounts`` from the start (no consumer group: all
+partitions) and counts each ``AccountQualified`` once by its deterministic id
+(``aq:<account>:<n>``), so a record repeated after a crash (same id, same content) is not
+counted twice. A qualification falls in the window of its ``qualified_at`` (the account's
+stream time). The figures are in the ``/kpis`` JSON only: the SlaReport record (under the
+schema evolution guard) is unchanged. An account that moves back is not counted (the
+contract publishes no record for it).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from streams.domain.kpis import window_start
+
+
+class AccountKpis:
+    def __init__(self, window_ms: int) -> None:
+        self.window_ms = window_ms
+        self.seen: dict[str, tuple[int, str]] = {}  # qualification id -> (window, queue)
+
+    def observe(self, record: dict[str, Any]) -> None:
+        ws = window_start(int(record["qualified_at"]), self.window_ms)
+        self.seen[str(record["qualification_id"])] = (ws, str(record["queue"]))
+
+    def window(self, ws: int) -> dict[str, Any]:
+        """Accounts qualified in window ``ws``: the count and by queue."""
+        by_queue = Counter(q for w, q in self.seen.values() if w == ws)
+        return {"qualified": sum(by_queue.values()),
+                "qualified_by_queue": dict(sorted(by_queue.items()))}
+
+
+async def follow(store: AccountKpis, topic: str, partitions: int, codecs: Any,
+                 client_config: dict[str, Any]) -> None:
+    """Count every AccountQualified record of ``topic`` into ``store``, for ever."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(enable_auto_commit=False, group_id=None,
+                                auto_offset_reset="earliest", **client_config)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in range(partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        while True:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=5000)
+            for records in batches.values():
+                for rec in records:
+                    if rec.value is not None:
+                        store.observe(codecs.decode("AccountQualified", rec.value))
+    finally:
+        await consumer.stop()
