@@ -145,6 +145,7 @@ class Batch:
         self.now = now  # wall clock: event age only
         self.result = BatchResult()
         self._states: dict[str, LeadState | None] = {}
+        self.inplace = False  # the runner allows it when nothing compares before and after
 
     def state(self, lead_id: str, rec: Inbound) -> LeadState | None:
         states = self._states
@@ -168,16 +169,35 @@ class Batch:
                 # Contract 1b: an outcome never creates a lead.
                 self.dead_letter(rec, ValidationError(["unknown lead"]), kind)
                 return
-            new_state, outputs = step(state, model, self.policy, self.now)
+            # A state this batch loaded and has not changed yet is ours: step it in place
+            # (the copy is a step's largest cost). Not when a collaborator (shadow,
+            # accounts) compares the state before and after.
+            inplace = (self.inplace and state is not None
+                       and lead_id not in result.states)
+            if inplace:
+                assert state is not None
+                before = (state.events, state.ignored, state.ho_queue)
+            try:
+                new_state, outputs = step(state, model, self.policy, self.now,
+                                          inplace=inplace)
+            except Exception:
+                if inplace:  # half-stepped: read it again for the lead's next record
+                    self._states.pop(lead_id, None)
+                raise
             encoded = [self._encode(out) for out in outputs]
         except Exception as err:  # a bug or a policy edge: dead-letter, never stop
             self.dead_letter(rec, err, kind, error_type="PROCESSING")
             return
-        self._commit(lead_id, rec, state, new_state, outputs, encoded)
+        if inplace:
+            duplicate = not outputs and (new_state.events, new_state.ignored) == before[:2]
+            old_queue = before[2]
+        else:
+            duplicate = not outputs and new_state is state
+            old_queue = state.ho_queue if state is not None else ""
+        self._commit(lead_id, rec, old_queue, new_state, outputs, encoded)
         if model.occurred_at > result.max_event_time:
             result.max_event_time = model.occurred_at
         counts = result.counts
-        duplicate = not outputs and new_state is state
         counts.events[(kind, "duplicate" if duplicate else "processed")] += 1
         if type(model) is SalesOutcome:
             counts.outcomes[kind] += 1
@@ -197,7 +217,7 @@ class Batch:
             return
         self.result.ticks += 1
         if new_state is not state:
-            self._commit(lead_id, rec, state, new_state, outputs, encoded)
+            self._commit(lead_id, rec, state.ho_queue, new_state, outputs, encoded)
 
     def dead_letter(self, rec: Inbound, err: BaseException, type_label: str = "UNDECODED",
                     error_type: str | None = None) -> None:
@@ -212,7 +232,7 @@ class Batch:
 
     # -- helpers -------------------------------------------------------------------------
 
-    def _commit(self, lead_id: str, rec: Inbound, old: LeadState | None, new_state: LeadState,
+    def _commit(self, lead_id: str, rec: Inbound, old_queue: str, new_state: LeadState,
                 outputs: list[Any], encoded: list[Outbound]) -> None:
         result = self.result
         self._states[lead_id] = new_state
@@ -236,7 +256,7 @@ class Batch:
                 counts.feedback[out.type] += 1
                 if out.type == "SLA_BREACHED":
                     # the queue whose SLA was missed (an escalation may have moved it since)
-                    queue = old.ho_queue if old is not None and old.ho_queue else None
+                    queue = old_queue or None
                     counts.sla_breaches[queue or new_state.ho_queue] += 1
 
     def _encode(self, out: Any) -> Outbound:
