@@ -247,7 +247,8 @@ def test_stepping_fresh_states_in_place_changes_nothing_but_cost() -> None:
         runner = BatchRunner(_processor(), consumer, store, RunnerConfig(topics=TOPICS,
                                                                           sla_clock="event"),
                              wall_clock=lambda: NOW,
-                             on_batch=lambda result, _idle: counts.append(result.counts))
+                             on_batch=lambda result, _idle, seen=counts: seen.append(
+                                 result.counts))
         for i in range(0, len(records), 7):  # small batches: leads touched again and again
             asyncio.run(runner.run(records[i:i + 7]))
         events: Counter[tuple[str, str]] = Counter()
