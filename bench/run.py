@@ -89,6 +89,9 @@ def machine() -> dict[str, Any]:
 
 # -- helpers ---------------------------------------------------------------------------
 
+POLICY: str | None = None  # --policy: the workers' LEADFLOW_POLICY (default: the shipped one)
+
+
 class Run:
     """One isolated set of topics + app id + data dir."""
 
@@ -101,7 +104,7 @@ class Run:
         self.settings = Settings.from_env(self.env())
 
     def env(self, worker: int = 0) -> dict[str, str]:
-        return {
+        env = {
             "LEADFLOW_BROKER": f"kafka://{BROKER}",
             "LEADFLOW_TOPIC_PREFIX": self.prefix,
             "LEADFLOW_APP_ID": self.app_id,
@@ -109,6 +112,9 @@ class Run:
             "LEADFLOW_DATA_DIR": str(self.dir / f"data{worker}"),
             "LEADFLOW_LOG_LEVEL": "WARNING",
         }
+        if POLICY:
+            env["LEADFLOW_POLICY"] = POLICY
+        return env
 
     def create(self, extra: tuple[str, ...] = ()) -> None:
         create_topics(self.settings)
@@ -639,6 +645,8 @@ def main() -> int:
     ap.add_argument("--profile", type=int, default=20,
                     help="seconds of py-spy profile of the e2e worker (0: none)")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--policy", default=None,
+                    help="policy file for the workers (e.g. policy/product-lines.yaml)")
     ap.add_argument("--rounds", type=int, default=5,
                     help="peer: interleaved rounds (medians are reported)")
     ap.add_argument("--quix-commit-every", type=int, default=500,
@@ -652,6 +660,8 @@ def main() -> int:
         print(table(json.loads(Path(args.show).read_text())))
         return 0
     args.only = set(args.only.split(","))
+    global POLICY
+    POLICY = str(Path(args.policy).resolve()) if args.policy else None
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     stamp = time.strftime("%Y%m%dT%H%M%S")
     out: dict[str, Any] = {"started": stamp, "label": args.label,
