@@ -3,14 +3,11 @@
 
 from __future__ import annotations
 
-import json
-import urllib.error
 from typing import Any
 
 import typer
 
-from streams.cli.lead import _num, _when, fetch
-from streams.errors import FAILURE, USAGE
+from streams.cli.lead import _num, _when, show
 
 
 def render(view: dict[str, Any], console: Any = None) -> None:
@@ -65,33 +62,6 @@ def run(
 ) -> None:
     """Show an account's status, score, grade, buying group and qualification, as the
     running worker knows it (needs a policy with an accounts section)."""
-    from streams.settings import Settings
-
-    settings = Settings.from_env()
-    if url is None:
-        host = settings.web_host if settings.web_host not in ("0.0.0.0", "", "::") else (
-            "127.0.0.1")
-        url = f"http://{host}:{settings.web_port}"
-    try:
-        status, body = fetch(url, account_id, timeout, settings.web_token, route="accounts")
-    except (urllib.error.URLError, OSError) as err:
-        reason = getattr(err, "reason", err)
-        typer.echo(f"leadflow: no worker answering at {url} ({reason}); start one with "
-                   "`leadflow worker` or pass --url", err=True)
-        raise typer.Exit(FAILURE) from None
-    if status == 404:
-        typer.echo(f"leadflow: unknown account {account_id!r} (the worker at {url} has no "
-                   "state for it; does its policy have an accounts section?)", err=True)
-        raise typer.Exit(USAGE)
-    if status == 401:
-        typer.echo(f"leadflow: the worker at {url} wants a token: set LEADFLOW_WEB_TOKEN",
-                   err=True)
-        raise typer.Exit(FAILURE)
-    if status != 200 or not isinstance(body, dict):
-        typer.echo(f"leadflow: the worker at {url} answered {status}: {str(body)[:200]}",
-                   err=True)
-        raise typer.Exit(FAILURE)
-    if as_json:
-        typer.echo(json.dumps(body, indent=2, ensure_ascii=False))
-    else:
-        render(body)
+    show("accounts", account_id, url, timeout, as_json, render,
+         unknown=f"unknown account {account_id!r} (the worker at {{url}} has no state for "
+                 "it; does its policy have an accounts section?)")

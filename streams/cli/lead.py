@@ -6,6 +6,7 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -145,6 +146,14 @@ def run(
 ) -> None:
     """Show a lead's stage, score, grade, criteria, reasons, history, owner and SLA due,
     as the running worker knows it."""
+    show("leads", lead_id, url, timeout, as_json, render,
+         unknown=f"unknown lead {lead_id!r} (the worker at {{url}} has no state for it)")
+
+
+def show(route: str, item_id: str, url: str | None, timeout: float, as_json: bool,
+         render_body: Callable[[dict[str, Any]], None], unknown: str) -> None:
+    """Ask the running worker for ``/<route>/<item_id>`` and print it; every failure is
+    one line (``unknown`` for a 404, with ``{url}`` filled in) and a non-zero exit."""
     from streams.settings import Settings
 
     settings = Settings.from_env()
@@ -153,15 +162,14 @@ def run(
             "127.0.0.1")
         url = f"http://{host}:{settings.web_port}"
     try:
-        status, body = fetch(url, lead_id, timeout, settings.web_token)
+        status, body = fetch(url, item_id, timeout, settings.web_token, route=route)
     except (urllib.error.URLError, OSError) as err:
         reason = getattr(err, "reason", err)
         typer.echo(f"leadflow: no worker answering at {url} ({reason}); start one with "
                    "`leadflow worker` or pass --url", err=True)
         raise typer.Exit(FAILURE) from None
     if status == 404:
-        typer.echo(f"leadflow: unknown lead {lead_id!r} (the worker at {url} has no state "
-                   "for it)", err=True)
+        typer.echo("leadflow: " + unknown.format(url=url), err=True)
         raise typer.Exit(USAGE)
     if status == 401:
         typer.echo(f"leadflow: the worker at {url} wants a token: set LEADFLOW_WEB_TOKEN",
@@ -174,4 +182,4 @@ def run(
     if as_json:
         typer.echo(json.dumps(body, indent=2, ensure_ascii=False))
     else:
-        render(body)
+        render_body(body)
