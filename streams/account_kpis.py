@@ -37,20 +37,10 @@ class AccountKpis:
 async def follow(store: AccountKpis, topic: str, partitions: int, codecs: Any,
                  client_config: dict[str, Any]) -> None:
     """Count every AccountQualified record of ``topic`` into ``store``, for ever."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from streams.kpi_store import read_forever
 
-    consumer = AIOKafkaConsumer(enable_auto_commit=False, group_id=None,
-                                auto_offset_reset="earliest", **client_config)
-    await consumer.start()
-    try:
-        tps = [TopicPartition(topic, p) for p in range(partitions)]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        while True:
-            batches = await consumer.getmany(timeout_ms=1000, max_records=5000)
-            for records in batches.values():
-                for rec in records:
-                    if rec.value is not None:
-                        store.observe(codecs.decode("AccountQualified", rec.value))
-    finally:
-        await consumer.stop()
+    def count(rec: Any) -> None:
+        if rec.value is not None:
+            store.observe(codecs.decode("AccountQualified", rec.value))
+
+    await read_forever(topic, partitions, client_config, count)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from faust.types import TableT
@@ -105,9 +106,10 @@ class KpiStore:
         return window_start(ts, self.window_ms)
 
 
-async def follow(store: KpiStore, topic: str, partitions: int,
-                 client_config: dict[str, Any]) -> None:
-    """Keep ``store.view`` equal to the latest value of every key in the changelog."""
+async def read_forever(topic: str, partitions: int, client_config: dict[str, Any],
+                       on_record: Callable[[Any], None]) -> None:
+    """Every record of ``topic`` from its start, then as it comes, to ``on_record`` (no
+    consumer group: every worker reads all partitions)."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
     consumer = AIOKafkaConsumer(enable_auto_commit=False, group_id=None,
@@ -115,7 +117,7 @@ async def follow(store: KpiStore, topic: str, partitions: int,
     await consumer.start()
     try:
         # (aiokafka only knows the partitions of topics it subscribes to: the count is the
-        # table's, which Faust created the changelog with.)
+        # one the topic was created with.)
         tps = [TopicPartition(topic, p) for p in range(partitions)]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
@@ -123,11 +125,21 @@ async def follow(store: KpiStore, topic: str, partitions: int,
             batches = await consumer.getmany(timeout_ms=1000, max_records=5000)
             for records in batches.values():
                 for rec in records:
-                    if rec.key is None:
-                        continue
-                    if rec.value is None:
-                        store.view.pop(rec.key, None)
-                    else:
-                        store.view[rec.key] = rec.value
+                    on_record(rec)
     finally:
         await consumer.stop()
+
+
+async def follow(store: KpiStore, topic: str, partitions: int,
+                 client_config: dict[str, Any]) -> None:
+    """Keep ``store.view`` equal to the latest value of every key in the changelog."""
+
+    def keep(rec: Any) -> None:
+        if rec.key is None:
+            return
+        if rec.value is None:
+            store.view.pop(rec.key, None)
+        else:
+            store.view[rec.key] = rec.value
+
+    await read_forever(topic, partitions, client_config, keep)
