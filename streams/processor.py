@@ -145,7 +145,6 @@ class Batch:
         self.now = now  # wall clock: event age only
         self.result = BatchResult()
         self._states: dict[str, LeadState | None] = {}
-        self.inplace = False  # the runner allows it when nothing compares before and after
 
     def state(self, lead_id: str, rec: Inbound) -> LeadState | None:
         states = self._states
@@ -169,31 +168,13 @@ class Batch:
                 # Contract 1b: an outcome never creates a lead.
                 self.dead_letter(rec, ValidationError(["unknown lead"]), kind)
                 return
-            # A state this batch loaded and has not changed yet is ours: step it in place
-            # (the copy is a step's largest cost). Not when a collaborator (shadow,
-            # accounts) compares the state before and after.
-            inplace = (self.inplace and state is not None
-                       and lead_id not in result.states)
-            if inplace:
-                assert state is not None
-                before = (state.events, state.ignored, state.ho_queue)
-            try:
-                new_state, outputs = step(state, model, self.policy, self.now,
-                                          inplace=inplace)
-            except Exception:
-                if inplace:  # half-stepped: read it again for the lead's next record
-                    self._states.pop(lead_id, None)
-                raise
+            new_state, outputs = step(state, model, self.policy, self.now)
             encoded = [self._encode(out) for out in outputs]
         except Exception as err:  # a bug or a policy edge: dead-letter, never stop
             self.dead_letter(rec, err, kind, error_type="PROCESSING")
             return
-        if inplace:
-            duplicate = not outputs and (new_state.events, new_state.ignored) == before[:2]
-            old_queue = before[2]
-        else:
-            duplicate = not outputs and new_state is state
-            old_queue = state.ho_queue if state is not None else ""
+        duplicate = not outputs and new_state is state
+        old_queue = state.ho_queue if state is not None else ""
         self._commit(lead_id, rec, old_queue, new_state, outputs, encoded)
         if model.occurred_at > result.max_event_time:
             result.max_event_time = model.occurred_at

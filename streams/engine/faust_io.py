@@ -76,8 +76,6 @@ class FaustConsumer:
 class TableStore:
     """Lead states, deadlines and stream times in the worker's Faust tables."""
 
-    fresh_loads = True  # every load decodes a new LeadState: the batch owns it
-
     def __init__(self, app: faust.App, runtime: Runtime) -> None:
         self.app = app
         self.runtime = runtime

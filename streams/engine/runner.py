@@ -268,10 +268,6 @@ class BatchRunner:
         now = self.wall_clock()
         mono = self.monotonic()
         batch = self.processor.batch(self.store.load, now)
-        # States the store decodes afresh for each batch may be stepped in place, unless a
-        # collaborator compares a lead's state before and after a record.
-        batch.inplace = (getattr(self.store, "fresh_loads", False) and self.shadow is None
-                         and self.accounts is None)
         shadow = None if self.shadow is None else self.shadow.batch(batch)
         done: dict[TP, int] = {}
         progress: dict[int, Progress] = {}

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from typing import Any
 
 import pytest
 
 from streams.codecs import default_codecs
-from streams.domain import decode_state, encode_state, load_policy
+from streams.domain import load_policy
 from streams.engine.memory import MemoryConsumer, MemoryStore, Record, replay
 from streams.engine.runner import BatchRunner, RunnerConfig
 from streams.paths import DEFAULT_POLICY
@@ -206,55 +205,3 @@ def test_after_a_crash_before_the_commit_applied_records_are_not_applied_again()
     assert consumer2.commits == {}  # nothing new processed; nothing lost either
     # and the consumer was sent past what the states include, not made to read it again
     assert consumer2.seeks == [{("ev", 0): 4, ("out", 0): 1}]
-
-
-class FreshStore(MemoryStore):
-    """Loads decode a new state each time, as the worker's table does: the runner may
-    then step states in place."""
-
-    fresh_loads = True
-
-    def load(self, lead_id: str, rec: Inbound) -> Any:
-        state = self.states.get(lead_id)
-        return None if state is None else decode_state(encode_state(state))
-
-
-def test_stepping_fresh_states_in_place_changes_nothing_but_cost() -> None:
-    records = []
-    for k in range(8):
-        lead = f"L{k}"
-        story = _mql_story(lead, T0 + k * HOUR)
-        records += [_inbound("events", 0, e) for e in story]
-        records.append(_inbound("events", 0, story[0]))  # a duplicate
-        records.append(_inbound("outcomes", 0, outcome(f"o{k}", lead, "REJECTED",
-                                                        T0 + (k + 60) * HOUR,
-                                                        reason="no budget")))
-    records.append(_inbound("events", 0, lead_event("bye", "L3", "ERASURE_REQUESTED",
-                                                    T0 + 90 * HOUR)))
-    records.append(_inbound("events", 0, lead_event("after", "L3", "EMAIL_OPENED",
-                                                    T0 + 91 * HOUR)))
-    ev = [r for r in records if r.source == "events"]
-    out = [r for r in records if r.source == "outcomes"]
-    for i, r in enumerate(ev):
-        r.offset = i
-    for i, r in enumerate(out):
-        r.offset = i
-    results = []
-    for store in (MemoryStore(), FreshStore()):
-        counts: list[Any] = []
-        consumer = MemoryConsumer(assigned={("ev", 0), ("out", 0)},
-                                  ends={("ev", 0): len(ev), ("out", 0): len(out)})
-        runner = BatchRunner(_processor(), consumer, store, RunnerConfig(topics=TOPICS,
-                                                                          sla_clock="event"),
-                             wall_clock=lambda: NOW,
-                             on_batch=lambda result, _idle, seen=counts: seen.append(
-                                 result.counts))
-        for i in range(0, len(records), 7):  # small batches: leads touched again and again
-            asyncio.run(runner.run(records[i:i + 7]))
-        events: Counter[tuple[str, str]] = Counter()
-        for c in counts:
-            events.update(c.events)
-        results.append(([o.record for o in store.outbound],
-                        {k: encode_state(v) for k, v in store.states.items()}, events))
-    assert results[0] == results[1]
-    assert results[1][2][("EMAIL_OPENED", "processed")] == 1  # after erasure: ignored, counted
