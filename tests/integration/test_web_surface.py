@@ -90,7 +90,16 @@ def demo_profile_values() -> tuple[list[str], set[str]]:
                 if isinstance(source.get(k), str) and len(source[k]) >= 3:
                     values.add(source[k])
     assert any("@" in v for v in values), "the demo has no e-mail to look for"
-    return demo.lead_ids, values
+    # the leads the worker will have: those of the offline replay of the same records (an
+    # outcome for a lead never seen, or a malformed record, creates none)
+    from streams.codecs import default_codecs
+    from streams.engine.memory import Record, replay
+    from streams.processor import LeadProcessor
+
+    codecs = default_codecs()
+    store = replay([Record(r.logical, r.key, r.value(codecs)) for r in demo.records],
+                   LeadProcessor(load_policy(DEFAULT_POLICY), codecs, {}), 2, NOW)
+    return [lead for lead in demo.lead_ids if lead in store.states], values
 
 
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
