@@ -172,12 +172,10 @@ class BatchRunner:
             for name, offset in progress.offsets.items():
                 tp = (self.config.topics[name], p)
                 if tp not in targets and offset > (self.consumer.committed(tp) or 0):
-                    # The states include records past the commit: those are dropped as
-                    # they come again (not sought past: Faust may have handed some over
-                    # already, and its fetcher drops a re-read below what it handed over,
-                    # which stalled the partition). While they stream by, the input counts
-                    # as delivering (merge.touch), so nothing gives up waiting on it.
-                    self.cursors.skip_to(tp, offset)
+                    # The states include records past the commit: read on after them
+                    # (read again, they would only be dropped, and while they stream by
+                    # the other input of the partition would wait on them).
+                    targets[tp] = offset
         for tp, offset in targets.items():
             self.cursors.skip_to(tp, offset)
         if targets:

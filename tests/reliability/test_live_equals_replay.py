@@ -13,14 +13,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import pytest
-
 from streams.admin import create_topics
 from streams.paths import POLICY_DIR
 from streams.settings import Settings
 from tests.support.accounts import wait_accounts_caught_up, with_companies
 from tests.support.chaos import Producer, lag, send_backlog, wait_caught_up
-from tests.support.checks import compare_with_offline
+from tests.support.checks import SIGKILL_XFAIL, compare_with_offline
 from tests.support.kafka_io import now_ms
 from tests.support.worker import WorkerProcess, metric_sum
 from tests.support.workload import history
@@ -93,14 +91,6 @@ def test_paced_stream_equals_replay(worker_env: dict[str, str], tmp_path: Path) 
     figures = compare_with_offline(settings, records, now, "paced 500/s")
     assert figures["differences"] == 0
     assert_deadlines_exercised(figures)
-
-
-SIGKILL_XFAIL = pytest.mark.xfail(strict=False, reason=(
-    "open (issue 13): after a SIGKILL during a backlog catch-up, Faust sometimes hands over "
-    "nothing of one input partition for seconds; the merge's bounded wait (2 s) then lets "
-    "the other input overtake it (leadflow_idle_waits_total > 0, differences), and with a "
-    "60 s bound the partition stalls until the watchdog's exit. It passed 3 of 3 earlier "
-    "in the session, fails since; not yet found why"))
 
 
 @SIGKILL_XFAIL
