@@ -114,28 +114,35 @@ class TableStore:
         # Outputs and deadlines (one round trip) before states: a crash in between leaves
         # the states behind, and the records they miss are applied again (same outputs,
         # same ids).
-        timers, states = TableWrites(), TableWrites()
-        for lead_id, (state, rec) in result.states.items():
-            key, partition, ref = lead_id.encode(), rec.partition, rec.ref
-            due = result.deadlines.get(lead_id)
-            if due is not None:
-                timers.put(deadlines, partition, ref, key, f"{due}|{partition}".encode())
-            else:
-                timers.delete_if_present(deadlines, partition, ref, key)
-            if lead_id in result.erased:
-                # Privacy erasure: a tombstone first, then the bare ERASED marker;
-                # compaction of the changelog drops every earlier value.
-                states.tombstone(leads, partition, ref, key)
-            states.put(leads, partition, ref, key, encode_state(state))
-        # Last, in the same record batch as the partition's states: where they stand.
-        for partition, where in progress.items():
-            states.put(leads, partition, where.ref, PROGRESS_KEY, where.encode())
+        timers, states = lead_writes(result, progress, leads, deadlines)
         await timers.apply(runtime.deliver, along=sends)
         await states.apply(runtime.deliver)
         runtime.kpis.observe(result.outputs)
         # The KPI table's changelog records (written the Faust way) are in Kafka before
         # the batch is committed, too.
         await self.app.producer.flush()
+
+
+def lead_writes(result: BatchResult, progress: dict[int, Progress], leads: Any,
+                deadlines: Any) -> tuple[TableWrites, TableWrites]:
+    """A batch's table writes: (deadlines, states with each partition's progress last, in
+    the same record batch as its states). The live side and the shadow both write so."""
+    timers, states = TableWrites(), TableWrites()
+    for lead_id, (state, rec) in result.states.items():
+        key, partition, ref = lead_id.encode(), rec.partition, rec.ref
+        due = result.deadlines.get(lead_id)
+        if due is not None:
+            timers.put(deadlines, partition, ref, key, f"{due}|{partition}".encode())
+        else:
+            timers.delete_if_present(deadlines, partition, ref, key)
+        if lead_id in result.erased:
+            # Privacy erasure: a tombstone first, then the bare ERASED marker;
+            # compaction of the changelog drops every earlier value.
+            states.tombstone(leads, partition, ref, key)
+        states.put(leads, partition, ref, key, encode_state(state))
+    for partition, where in progress.items():
+        states.put(leads, partition, where.ref, PROGRESS_KEY, where.encode())
+    return timers, states
 
 
 def record_metrics(result: BatchResult, idle_waits: dict[str, int]) -> None:

@@ -9,13 +9,10 @@ from typing import TYPE_CHECKING, Any
 import faust
 
 from streams import metrics
-from streams.domain import encode_state
 from streams.engine.delivery import Send
-from streams.engine.faust_io import TableStore
+from streams.engine.faust_io import TableStore, lead_writes
 from streams.engine.shadow import ShadowResult, ShadowRunner
-from streams.engine.state_writes import TableWrites
 from streams.processor import LeadProcessor
-from streams.tables import PROGRESS_KEY
 
 if TYPE_CHECKING:
     from streams.runtime import Runtime
@@ -38,20 +35,8 @@ class ShadowTableStore(TableStore):
         sends = [Send(runtime.topic_names[o.logical], o.key, o.value) for o in result.outbound]
         if sends:
             await runtime.deliver(sends)
-        timers, states = TableWrites(), TableWrites()
         batch = result.batch
-        for lead_id, (state, rec) in batch.states.items():
-            key, partition, ref = lead_id.encode(), rec.partition, rec.ref
-            due = batch.deadlines.get(lead_id)
-            if due is not None:
-                timers.put(deadlines, partition, ref, key, f"{due}|{partition}".encode())
-            else:
-                timers.delete_if_present(deadlines, partition, ref, key)
-            if lead_id in batch.erased:
-                states.tombstone(leads, partition, ref, key)
-            states.put(leads, partition, ref, key, encode_state(state))
-        for partition, where in progress.items():
-            states.put(leads, partition, where.ref, PROGRESS_KEY, where.encode())
+        timers, states = lead_writes(batch, progress, leads, deadlines)
         await timers.apply(runtime.deliver)
         await states.apply(runtime.deliver)
         # (flushed with the live save that follows, before the batch is committed)
