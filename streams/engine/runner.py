@@ -164,6 +164,7 @@ class BatchRunner:
         events_topic = self.config.topics["events"]
         partitions = sorted(p for t, p in assigned if t == events_topic)
         max_idle = self.config.max_idle
+        included: dict[TP, int] = {}  # offsets the stored states include, past the commit
         for p, (progress, deadlines) in self.store.timers(partitions).items():
             merge = self.merges[p] = PartitionMerge(INPUTS, progress.stream_time, max_idle)
             merge.applied.update(progress.offsets)
@@ -175,9 +176,14 @@ class BatchRunner:
                     # The states include records past the commit: read on after them
                     # (read again, they would only be dropped, and while they stream by
                     # the other input of the partition would wait on them).
-                    targets[tp] = offset
+                    targets[tp] = included[tp] = offset
         for tp, offset in targets.items():
             self.cursors.skip_to(tp, offset)
+        if included:
+            # Done too: their effects are in Kafka (outputs go before states). Without this
+            # a partition whose last records the states include never commits them (no
+            # record comes to mark them), and its lag stays above zero for good.
+            self.consumer.mark_done(included, generation)
         if targets:
             try:
                 await self.consumer.seek(targets)

@@ -202,6 +202,49 @@ def test_after_a_crash_before_the_commit_applied_records_are_not_applied_again()
         assigned={("ev", 0), ("out", 0)}, ends=dict(consumer.ends)), store=store)
     asyncio.run(again.run(batch))
     assert (len(store.outbound), store.states["L1"].stage) == before
-    assert consumer2.commits == {}  # nothing new processed; nothing lost either
+    # nothing processed again, and what the states include is committed (were those the
+    # partition's last records, nothing else would ever commit them: lag for good)
+    assert consumer2.commits == {("ev", 0): 4, ("out", 0): 1}
     # and the consumer was sent past what the states include, not made to read it again
     assert consumer2.seeks == [{("ev", 0): 4, ("out", 0): 1}]
+
+
+def _ids(store: MemoryStore) -> dict[str, Any]:
+    """Output id -> record; a duplicate (a batch sent again after a crash) must be equal."""
+    out: dict[str, Any] = {}
+    for o in store.outbound:
+        r = o.record
+        key = r.get("handoff_id") or r.get("transition_id") or r.get("feedback_id") or str(r)
+        assert out.setdefault(key, r) == r, (key, out[key], r)
+    return out
+
+
+def test_a_crash_between_the_deadlines_and_the_states_fires_the_older_deadline() -> None:
+    """The deadline table is written before the states: after a crash in between, it may
+    hold the deadline of a state the changelog does not have yet (the escalation's), and
+    the restart must still fire the stored state's own (the first hand-off's)."""
+    events = _mql_story("L1", T0)  # handed off, due T0 + 48 h
+    passing = [lead_event("p1", "L2", "EMAIL_OPENED", T0 + 49 * HOUR),  # fires the first
+               lead_event("p2", "L2", "EMAIL_OPENED", T0 + 100 * HOUR)]  # and the second
+    first = [_inbound("events", i, e) for i, e in enumerate(events)]
+    second = [_inbound("events", len(events) + i, e) for i, e in enumerate(passing)]
+    ends = {("ev", 0): len(events) + len(passing), ("out", 0): 0}
+    reference, consumer, expected = _runner()
+    consumer.ends = dict(ends)
+    asyncio.run(reference.run(first))
+    asyncio.run(reference.run(second))
+
+    runner, consumer, store = _runner()
+    consumer.ends = dict(ends)
+    asyncio.run(runner.run(first))
+    store.crash_before_states = True
+    with pytest.raises(RuntimeError):
+        asyncio.run(runner.run(second[:1]))  # breach + escalation (due T0 + 72 h) lost
+    store.crash_before_states = False
+    again, _, _ = _runner(consumer=MemoryConsumer(assigned={("ev", 0), ("out", 0)},
+                                                  ends=dict(ends),
+                                                  commits=dict(consumer.commits)),
+                          store=store)
+    asyncio.run(again.run(second))
+    assert _ids(store) == _ids(expected)
+    assert store.states == expected.states
