@@ -82,7 +82,12 @@ class BatchResult:
     outbound: list[Outbound] = field(default_factory=list)
     # lead id -> (new state, the inbound record whose partition owns the lead)
     states: dict[str, tuple[LeadState, Inbound]] = field(default_factory=dict)
-    # lead id -> next SLA deadline (None: no open deadline)
+    # lead id -> what the deadline table must hold for it: the earlier of its open SLA
+    # deadline before this batch and after it (None: neither). The table is written before
+    # the states (streams.engine.faust_io.TableStore.save); a crash in between leaves the
+    # older state in the changelog, and a restart must still fire that state's deadline.
+    # A deadline fired too early is a no-op (``tick`` finds nothing due) that schedules
+    # the state's own one.
     deadlines: dict[str, int | None] = field(default_factory=dict)
     # domain outputs with the inbound record that caused them (its partition), for KPIs
     outputs: list[tuple[Any, Inbound]] = field(default_factory=list)
@@ -145,12 +150,14 @@ class Batch:
         self.now = now  # wall clock: event age only
         self.result = BatchResult()
         self._states: dict[str, LeadState | None] = {}
+        self._stored_due: dict[str, int | None] = {}  # deadline of the state as loaded
 
     def state(self, lead_id: str, rec: Inbound) -> LeadState | None:
         states = self._states
         if lead_id in states:
             return states[lead_id]
         state = states[lead_id] = self.load(lead_id, rec)
+        self._stored_due[lead_id] = None if state is None else next_deadline(state)
         return state
 
     def deadline(self, lead_id: str) -> int | None:
@@ -221,7 +228,9 @@ class Batch:
         # whose changelog record never reached Kafka; the replayed (now duplicate) input
         # is the moment to write it again, or another worker would restore the older one.
         result.states[lead_id] = (new_state, rec)
-        result.deadlines[lead_id] = next_deadline(new_state)
+        due, stored = next_deadline(new_state), self._stored_due.get(lead_id)
+        result.deadlines[lead_id] = due if stored is None or (due is not None and due < stored) \
+            else stored
         result.outbound.extend(encoded)
         result.processed += 1
         counts = result.counts

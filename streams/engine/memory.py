@@ -73,6 +73,7 @@ class MemoryStore:
     progress: dict[int, Progress] = field(default_factory=dict)
     outbound: list[Outbound] = field(default_factory=list)
     outputs: list[Any] = field(default_factory=list)  # domain outputs, in order
+    crash_before_states: bool = False  # tests: a SIGKILL between the deadlines and states
 
     def load(self, lead_id: str, rec: Inbound) -> LeadState | None:
         return self.states.get(lead_id)
@@ -84,14 +85,18 @@ class MemoryStore:
     async def save(self, result: BatchResult, progress: dict[int, Progress]) -> None:
         self.outbound.extend(result.outbound)
         self.outputs.extend(out for out, _ in result.outputs)
-        for lead_id, (state, rec) in result.states.items():
-            self.states[lead_id] = state
+        # as the worker writes them: outputs and deadlines, then states and progress
+        for lead_id, (_, rec) in result.states.items():
             due = result.deadlines.get(lead_id)
             timers = self.deadlines.setdefault(rec.partition, {})
             if due is None:
                 timers.pop(lead_id, None)
             else:
                 timers[lead_id] = due
+        if self.crash_before_states:
+            raise RuntimeError("crash between the deadlines and the states")
+        for lead_id, (state, _) in result.states.items():
+            self.states[lead_id] = state
         for p, where in progress.items():
             self.progress[p] = Progress(where.stream_time, dict(where.offsets))
 
