@@ -61,6 +61,11 @@ def faust_config(settings: Settings) -> dict[str, Any]:
         # Outputs and changelog records go out as one record batch per partition
         # (streams.engine.delivery): room for a whole take_events batch's worth.
         "producer_max_batch_size": 256 * 1024,
+        # Small fetches per partition keep the partitions of a backlog interleaved: with a
+        # 1 MB fetch, aiokafka hands over a whole partition's chunk (thousands of records)
+        # before the next partition's, and the event-time merge of a partition whose other
+        # input was still behind that chunk gave up its bounded wait (contract 1b).
+        "consumer_max_fetch_size": 64 * 1024,
         "stream_wait_empty": True,
         # A warm copy of each state partition on another worker (LEADFLOW_STANDBY_REPLICAS):
         # a failover is ready in seconds instead of a full changelog restore.
