@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from streams.domain.accounts import MAX_CONTACTS_LISTED as _LISTED
 from streams.domain.accounts import (
     AccountMovedBack,
     AccountQualified,
@@ -47,7 +48,6 @@ from streams.domain.accounts import (
     move_back,
     record_reasons,
 )
-from streams.domain.accounts import MAX_CONTACTS_LISTED as _LISTED
 from streams.domain.policy import Policy
 from streams.domain.routing import assign_rep
 

@@ -24,7 +24,6 @@ from streams.domain.accounts import (
     AccountQualified,
     AccountSignal,
     AccountState,
-    cold_at,
     facts,
     holds_at,
 )
