@@ -32,6 +32,8 @@ are gone.
 from __future__ import annotations
 
 import json
+import math
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -283,12 +285,13 @@ class AccountFacts:
     unmet: tuple[str, ...]
 
 
-def facts(state: AccountState, policy: Policy, *, contacts: bool = True) -> AccountFacts:
-    """The rule's verdict at the account's stream time; ``contacts=False`` leaves the
-    contact list out (the per-signal check: no per-contact objects, no sort)."""
+def facts(state: AccountState, policy: Policy, *, contacts: bool = True,
+          at: int | None = None) -> AccountFacts:
+    """The rule's verdict at the account's stream time (or at ``at``); ``contacts=False``
+    leaves the contact list out (the per-signal check: no per-contact objects, no sort)."""
     accounts = policy.accounts
     assert accounts is not None
-    t = state.stream_time
+    t = state.stream_time if at is None else at
     floor = policy.scoring.floor
     engaged_at = policy.stages.engaged_score
     listed: list[AccountContact] = []
@@ -380,8 +383,8 @@ def apply_signal(state: AccountState | None, signal: AccountSignal, policy: Poli
         outputs.append(qualify(new, policy))
     elif new.qualified and not found.holds:
         outputs.append(move_back(new, found))
-    elif new.qualified:
-        new.cold_at = cold_at(new, policy)  # the members changed: so may the decay
+    elif new.qualified:  # the members changed: so may the decay
+        new.cold_at = cold_at(new, policy, holds=True)
     return new, outputs
 
 
@@ -398,7 +401,7 @@ def qualify(new: AccountState, policy: Policy) -> AccountQualified:
     new.moved_back_at = new.moved_back_reason = None
     new.contacted_at = None
     new.escalated = new.esc_breached = False
-    new.cold_at = cold_at(new, policy)
+    new.cold_at = cold_at(new, policy, holds=found.holds)
     return AccountQualified(
         qid, new.account_id, queue, owner, found.score, found.grade,
         found.contacts[:MAX_CONTACTS_LISTED], record_reasons(found), new.stream_time, due,
@@ -428,23 +431,78 @@ COLD_HORIZON_HALF_LIVES = 64  # decayed this long, a score is 2**-64 of itself: 
 
 def holds_at(state: AccountState, policy: Policy, t: int) -> bool:
     """The MQA rule at time ``t`` on the account's members (nothing else changed)."""
-    probe = replace(state, stream_time=t)  # shares the members: facts only reads them
-    return facts(probe, policy, contacts=False).holds
+    return facts(state, policy, contacts=False, at=t).holds
 
 
-def cold_at(state: AccountState, policy: Policy) -> int | None:
+def cold_at(state: AccountState, policy: Policy, *, holds: bool = False) -> int | None:
     """The first event time (ms) after the account's stream time at which the MQA rule
     stops holding through decay alone (no further signal), else None.
 
     Scores decay with the policy's half-life, so engaged contacts, roles covered and the
-    account score only fall as time passes: the rule's verdict is monotone in time and the
-    first failing millisecond is found by doubling then bisecting ``holds_at`` (exactly
-    the rule the account applies, ~60 evaluations). Negative scores rise as they decay;
-    where they make the verdict non-monotone this finds *a* change, and the timer's
-    firing re-evaluates the rule and sets the next one (never an early move back)."""
+    account score only fall as time passes. The moment is first estimated in closed form
+    (each engaged contact's crossing of the ENGAGED score; the account score's crossing of
+    the minimum) and confirmed with the rule itself (``holds_at`` one millisecond before
+    and at it); when that fails (negative scores, a floor, rounding), it is found by
+    doubling then bisecting ``holds_at`` (~60 evaluations). Where negative scores make the
+    verdict non-monotone this finds *a* change; the timer's firing re-evaluates the rule
+    and sets the next one (never an early move back). ``holds``: the caller has just
+    seen the rule hold at the stream time."""
     t0 = state.stream_time
-    if not state.qualified or not holds_at(state, policy, t0):
+    if not state.qualified or not (holds or holds_at(state, policy, t0)):
         return None
+    guess = _cold_guess(state, policy, t0)
+    if guess is not None and guess > t0 + 1:
+        # the closed form is exact to float rounding: look one millisecond either side
+        before = holds_at(state, policy, guess - 1)
+        if before and not holds_at(state, policy, guess):
+            return guess
+        if before and not holds_at(state, policy, guess + 1):
+            return guess + 1
+        if not before and holds_at(state, policy, guess - 2):
+            return guess - 1
+    return _cold_search(state, policy, t0)
+
+
+def _cold_guess(state: AccountState, policy: Policy, t0: int) -> int | None:
+    """The closed-form estimate of ``cold_at`` when every active score is positive and
+    decays with one half-life, else None."""
+    accounts = policy.accounts
+    assert accounts is not None
+    engaged_at = policy.stages.engaged_score
+    crossings: list[tuple[float, str | None]] = []
+    total = 0.0
+    half_life: float | None = None
+    for s in state.members.values():
+        if s.removed or s.stage in INACTIVE_STAGES:
+            continue
+        if s.score_sum < 0.0 or (half_life is not None and s.half_life_ms != half_life):
+            return None
+        half_life = s.half_life_ms
+        score = s.score_at(t0)
+        total += score
+        if score >= engaged_at > 0.0:
+            crossings.append((s.anchor + half_life * math.log2(s.score_sum / engaged_at),
+                              s.role))
+    if half_life is None or policy.scoring.floor > 0.0:
+        return None
+    found: list[float] = []
+    if accounts.min_score > 0.0 and total > 0.0:
+        found.append(t0 + half_life * math.log2(total / accounts.min_score))
+    engaged = len(crossings)
+    roles = Counter(r for _, r in crossings if r is not None)
+    for at, role in sorted(crossings, key=lambda c: c[0]):
+        engaged -= 1
+        if role is not None:
+            roles[role] -= 1
+            if not roles[role]:
+                del roles[role]
+        if engaged < accounts.min_engaged or len(roles) < accounts.min_roles:
+            found.append(at)
+            break
+    return math.ceil(min(found)) if found else None
+
+
+def _cold_search(state: AccountState, policy: Policy, t0: int) -> int | None:
     half_life = max(int(policy.scoring.half_life_ms), 1)
     step = max(half_life // 16, 1)
     lo, hi = t0, t0 + step

@@ -220,3 +220,23 @@ def test_final_state_after_the_deadlines_is_independent_of_signal_order(
     assert (a.members, a.stream_time, a.qualified) == (b.members, b.stream_time, b.qualified)
     assert a.qualified == holds_at(replace(a, qualified=True), policy, end)
     assert not a.qualified or facts(a, policy).holds
+
+
+@settings(max_examples=100, deadline=None)
+@given(scores=st.lists(st.floats(-30, 150), min_size=3, max_size=7),
+       offsets=st.lists(st.integers(0, 10 * DAY), min_size=7, max_size=7))
+def test_closed_form_cold_time_equals_the_search(scores: list[float], offsets: list[int]
+                                                 ) -> None:
+    """The fast estimate, confirmed by the rule, is the first millisecond the search over
+    the rule itself finds (negative scores fall back to the search)."""
+    from streams.domain.accounts import _cold_search
+
+    policy = load_policy(POLICY)
+    roles = ["economic_buyer", "champion", "user", "technical_evaluator"]
+    state = None
+    for i, score in enumerate(scores):
+        state, _ = step(state, sig(f"l{i}", T0 + offsets[i], score, roles[i % 4]), policy)
+    assert state is not None
+    if not state.qualified:
+        return
+    assert state.cold_at == _cold_search(state, policy, state.stream_time)
