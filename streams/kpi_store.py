@@ -130,7 +130,11 @@ class KpiStore:
         """Every window's aggregate, merged over all partitions this worker can see."""
         merged: dict[int, KpiAggregate] = defaultdict(self._new)
         for key, raw in list(self.view.items()):
-            if key.startswith(b"shadow|") or key.startswith(ACCOUNTS_PREFIX.encode()):
+            if key.startswith(b"shadow|"):
+                continue
+            if key.startswith(ACCOUNTS_PREFIX.encode()):
+                # a window with account figures only is a window too (reported, listed)
+                merged[int(key.decode().split("|", 2)[1])]
                 continue
             ws = int(key.decode().split("|", 1)[0])
             merged[ws].merge(KpiAggregate.from_dict(json.loads(raw)))

@@ -84,7 +84,10 @@ def test_kpi_store_counts_account_outputs_per_window_and_partition() -> None:
     store.observe_accounts([(outs[0], rec(0))])  # a later batch adds to the same key
     store.view.update(table)
     assert all(k.startswith(b"accounts|") for k in table)
-    assert store.windows() == {}  # account keys are not lead aggregates
+    # a window with account figures only is listed (and reported), its lead figures empty
+    windows = store.windows()
+    assert sorted(windows) == [store.window_containing(T0), store.window_containing(T0 + DAY)]
+    assert all(a.observed == 0 for a in windows.values())
     report = store.report(store.window_containing(T0))
     assert report["accounts"]["qualified"] == 3
     assert report["accounts"]["qualified_by_queue"] == {"enterprise-na": 2,
