@@ -5,9 +5,10 @@ Every worker follows ``sales.qualified-accounts`` from the start (no consumer gr
 partitions) and counts each ``AccountQualified`` once by its deterministic id
 (``aq:<account>:<n>``), so a record repeated after a crash (same id, same content) is not
 counted twice. A qualification falls in the window of its ``qualified_at`` (the account's
-stream time). The figures are in the ``/kpis`` JSON only: the SlaReport record (under the
-schema evolution guard) is unchanged. An account that moves back is not counted (the
-contract publishes no record for it).
+stream time). An escalation (``aq:<account>:<n>:esc``, the account re-routed after an SLA
+breach) is not a qualification and is not counted here. ``/kpis`` shows these beside the
+SlaReport's account figures (contacted, SLA breaches, moved back), which the account agent
+counts into the KPI table (``streams.kpi_store.KpiStore.observe_accounts``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from streams.domain.account_sla import ESCALATION_SUFFIX
 from streams.domain.kpis import window_start
 
 
@@ -24,6 +26,8 @@ class AccountKpis:
         self.seen: dict[str, tuple[int, str]] = {}  # qualification id -> (window, queue)
 
     def observe(self, record: dict[str, Any]) -> None:
+        if str(record["qualification_id"]).endswith(ESCALATION_SUFFIX):
+            return
         ws = window_start(int(record["qualified_at"]), self.window_ms)
         self.seen[str(record["qualification_id"])] = (ws, str(record["queue"]))
 

@@ -6,6 +6,10 @@ consumer group: all partitions), so any worker merges the same figures for ``GET
 and the report. (Faust's GlobalTable would do this, but its standby recovery hung our
 two-worker start-up.)
 
+The account agent's outputs (qualified, contacted, breached, moved back) are counted under
+``accounts|<window start>|<partition>`` (``observe_accounts``; the partition is the account
+partition's, one writer each) and go into the SlaReport's ``accounts`` figures.
+
 With a shadow policy, its hand-offs are counted in the same table under
 ``shadow|<window start>|<partition>`` (``observe_shadow``): ``GET /kpis`` shows them beside
 the live ones; the SlaReport records stay the live policy's.
@@ -21,10 +25,18 @@ from typing import Any
 from faust.types import TableT
 
 from streams.domain import Policy, QualifiedLead
-from streams.domain.kpis import Figures, KpiAggregate, window_of, window_start
+from streams.domain.kpis import (
+    AccountFigures,
+    Figures,
+    KpiAggregate,
+    account_time,
+    window_of,
+    window_start,
+)
 from streams.engine.events import at_event
 
 SHADOW_PREFIX = "shadow|"
+ACCOUNTS_PREFIX = "accounts|"
 
 
 class KpiStore:
@@ -78,6 +90,32 @@ class KpiStore:
             with at_event(rec.ref):
                 self.table[key] = json.dumps(figures.to_dict(), separators=(",", ":")).encode()
 
+    def observe_accounts(self, outputs: list[tuple[Any, Any]]) -> None:
+        """Fold (account output, its signal record or deadline stand-in) pairs into their
+        windows' account figures."""
+        groups: dict[bytes, tuple[AccountFigures, Any]] = {}
+        for out, rec in outputs:
+            ws = window_start(account_time(out), self.window_ms)
+            key = f"{ACCOUNTS_PREFIX}{ws}|{rec.partition}".encode()
+            if key not in groups:
+                with at_event(rec.ref):
+                    raw = self.table.get(key)
+                groups[key] = (AccountFigures.from_dict(json.loads(raw)) if raw
+                               else AccountFigures(), rec)
+            groups[key][0].observe(out)
+        for key, (figures, rec) in groups.items():
+            with at_event(rec.ref):
+                self.table[key] = json.dumps(figures.to_dict(), separators=(",", ":")).encode()
+
+    def account_figures(self, ws: int) -> AccountFigures:
+        """The account figures of window ``ws``, over all partitions."""
+        total = AccountFigures()
+        prefix = f"{ACCOUNTS_PREFIX}{ws}|".encode()
+        for key, raw in list(self.view.items()):
+            if key.startswith(prefix):
+                total.merge(AccountFigures.from_dict(json.loads(raw)))
+        return total
+
     def shadow_handoffs(self, ws: int) -> dict[str, Any]:
         """The shadow's hand-offs in window ``ws``, over all partitions."""
         total = Figures()
@@ -94,13 +132,18 @@ class KpiStore:
         for key, raw in list(self.view.items()):
             if key.startswith(b"shadow|"):
                 continue
+            if key.startswith(ACCOUNTS_PREFIX.encode()):
+                # a window with account figures only is a window too (reported, listed)
+                merged[int(key.decode().split("|", 2)[1])]
+                continue
             ws = int(key.decode().split("|", 1)[0])
             merged[ws].merge(KpiAggregate.from_dict(json.loads(raw)))
         return dict(merged)
 
     def report(self, ws: int, agg: KpiAggregate | None = None) -> dict[str, Any]:
         agg = agg if agg is not None else self.windows().get(ws, self._new())
-        return agg.to_report(ws, ws + self.window_ms, self.policy)
+        accounts = None if self.policy.accounts is None else self.account_figures(ws)
+        return agg.to_report(ws, ws + self.window_ms, self.policy, accounts)
 
     def window_containing(self, ts: int) -> int:
         return window_start(ts, self.window_ms)

@@ -52,6 +52,7 @@ __all__ = [
     "STAGES",
     "EngineMetrics",
     "count_account_qualification",
+    "count_account_sla_breach",
     "count_dead_letter",
     "count_event",
     "count_feedback",
@@ -504,6 +505,20 @@ def count_account_qualification(queue: str, n: int = 1) -> None:
     ACCOUNT_QUALIFICATIONS.labels(queue=queue_label(queue)).inc(n)
 
 
+ACCOUNT_SLA_BREACHES: Final = Counter(
+    "leadflow_account_sla_breaches",
+    "Qualified accounts not contacted before their SLA due (the escalation queue's own "
+    "breaches included, under that queue), by the queue that missed it.",
+    ["queue"],
+    registry=REGISTRY,
+)
+
+
+def count_account_sla_breach(queue: str, n: int = 1) -> None:
+    """Count ``n`` account SLA breaches of ``queue`` (bounded as hand-offs)."""
+    ACCOUNT_SLA_BREACHES.labels(queue=queue_label(queue)).inc(n)
+
+
 READY: Final = Gauge(
     "leadflow_ready",
     "1 when the worker is consuming and its tables are recovered, else 0.",
@@ -599,6 +614,7 @@ METRIC_NAMES: Final = frozenset(
         "leadflow_idle_waits_total",
         "leadflow_shadow_diffs_total",
         "leadflow_account_qualifications_total",
+        "leadflow_account_sla_breaches_total",
     }
 )
 

@@ -113,9 +113,12 @@ def attach(app: faust.App, runtime: Runtime) -> None:
         store = runtime.kpis
         body = store.report(ws, agg)
         body["shadow"] = None if shadow is None else store.shadow_handoffs(ws)
-        # accounts qualified in the window (null without accounts; not in the SlaReport)
+        # the SlaReport's account figures (contacted, breaches, moved back), with the
+        # qualifications counted once per id from sales.qualified-accounts (null without
+        # accounts)
         accounts = runtime.account_kpis
-        body["accounts"] = None if accounts is None else accounts.window(ws)
+        body["accounts"] = None if accounts is None else {**(body.get("accounts") or {}),
+                                                          **accounts.window(ws)}
         return body
 
     @app.page("/metrics")

@@ -20,7 +20,9 @@ from typing import Any
 
 from streams.codecs import default_codecs
 from streams.domain import LeadEvent, Policy, SalesOutcome
+from streams.domain.account_sla import ESCALATION_SUFFIX
 from streams.domain.accounts import AccountState
+from streams.domain.kpis import AccountFigures as SlaFigures
 from streams.engine.memory import Record, replay, replay_accounts
 from streams.processor import LeadProcessor
 
@@ -33,13 +35,17 @@ class AccountFigures:
     records: list[dict[str, Any]]  # AccountQualified records, in the order emitted
     states: dict[str, AccountState] = field(default_factory=dict)  # at the history's end
     seconds: float = 0.0
+    # the SlaReport's account figures over the whole history (qualified, contacted, SLA
+    # breaches, moved back)
+    sla: SlaFigures = field(default_factory=SlaFigures)
 
     @property
     def latest(self) -> list[dict[str, Any]]:
-        """Each account's latest qualification, best score first."""
+        """Each account's latest qualification (not its escalation), best score first."""
         last: dict[str, dict[str, Any]] = {}
         for r in self.records:  # per account in qualification order (aq:<id>:<n>)
-            last[r["account_id"]] = r
+            if not r["qualification_id"].endswith(ESCALATION_SUFFIX):
+                last[r["account_id"]] = r
         return sorted(last.values(), key=lambda r: (-r["score"], r["account_id"]))
 
     @property
@@ -73,8 +79,11 @@ def account_figures(inputs: list[LeadEvent | SalesOutcome], policy: Policy,
     leads = replay(records, LeadProcessor(policy, codecs, {}), partitions, now_ms)
     accounts = replay_accounts(leads.outbound, policy, codecs, partitions, now_ms)
     found = [o.record for o in accounts.outbound if o.kind == "AccountQualified"]
+    sla = SlaFigures()
+    for out in accounts.outputs:
+        sla.observe(out)
     return AccountFigures(policy.version, found, accounts.states,
-                          time.perf_counter() - t0)
+                          time.perf_counter() - t0, sla)
 
 
 def contacts_text(record: dict[str, Any]) -> str:

@@ -311,7 +311,11 @@ def _accounts(accounts: list[AccountFigures | None], two: bool, shown: int = 25
                     "By queue: " + (", ".join(f"{q} {n}" for q, n in
                                               a.by_queue.most_common()) or "-"),
                     "Contacts by buying-group role (latest qualifications): "
-                    + (", ".join(f"{r} {n}" for r, n in a.roles.most_common()) or "-"))),
+                    + (", ".join(f"{r} {n}" for r, n in a.roles.most_common()) or "-"),
+                    f"SLA: {a.sla.contacted_within_sla} of {a.sla.contacted} contacted "
+                    f"accounts within the SLA; {a.sla.sla_breaches} breaches (each "
+                    f"re-routed to the escalation queue), {a.sla.escalation_breaches} "
+                    f"escalation breaches; moved back: {a.sla.moved_back}")),
                 Block("table", items=("account", "queue", "owner", "grade",
                                       "contacts (lead role)", "score"), right=5,
                       rows=tuple((r["account_id"], r["queue"], r["owner_rep_id"] or "-",

@@ -149,6 +149,9 @@ def run(
             accounts.append(account_figures(hist.inputs, p, partitions, now_ms))
             progress.update(task, completed=n)
     fs = res.figures
+    for fig, acc in zip(fs, accounts, strict=True):  # the SlaReport's account figures
+        if acc is not None:
+            fig.kpi["accounts"] = acc.sla.to_record()
     changes = res.changes
     cards = [scorecard(fs[0], f) for f in fs]
     how = (f"{n:,} records x {len(fs)} {'policies' if len(fs) > 1 else 'policy'} in "

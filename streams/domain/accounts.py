@@ -19,8 +19,10 @@ When the rule stops holding (contacts went cold as the account's time advanced, 
 contact was erased, disqualified or left), the account moves back: an ``AccountMovedBack``
 output that the agent keeps in the account state and counts, but does not publish (the
 contract has no record for it); a later qualification is a new ``AccountQualified`` with
-the next id. Cold contacts are noticed when the account's time advances, i.e. on its next
-signal.
+the next id. Cold contacts are noticed when the account's time advances: on its next
+signal, or at ``cold_at``, the event time from which decay alone ends the rule, a deadline
+the account agent fires on its partition's stream time (``streams.domain.account_sla``,
+which also keeps the qualification's SLA).
 
 **Erasure.** An erased lead's signal is a removal: its member entry keeps only its lead id
 and (clock, version), so a stale signal cannot bring it back; its score, role and grade
@@ -30,6 +32,8 @@ are gone.
 from __future__ import annotations
 
 import json
+import math
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -87,6 +91,9 @@ class AccountSignal:
     role: str | None = None
     grade: str = "D"
     firmo: tuple[str, str, str] = ("", "", "")  # country, employees, industry
+    # event time of the lead's latest sales contact (CONTACTED, ACCEPTED...) the account
+    # knows of: kept as a maximum over the lead's signals, whatever their order
+    touched: int | None = None
 
     def order(self) -> tuple[int, int]:
         return (self.clock, self.version)
@@ -103,10 +110,12 @@ class AccountSignal:
         return float(self.score_sum * 2.0**x)
 
     def encode(self) -> bytes:
-        return json.dumps([self.lead_id, self.account_id, self.clock, self.version,
+        body: list[Any] = [self.lead_id, self.account_id, self.clock, self.version,
                            self.removed, self.score_sum, self.anchor, self.half_life_ms,
-                           self.stage, self.role, self.grade, list(self.firmo)],
-                          separators=(",", ":")).encode()
+                           self.stage, self.role, self.grade, list(self.firmo)]
+        if self.touched is not None:  # a 13th element only when there is one
+            body.append(self.touched)
+        return json.dumps(body, separators=(",", ":")).encode()
 
     @classmethod
     def decode(cls, raw: bytes) -> AccountSignal:
@@ -114,20 +123,24 @@ class AccountSignal:
 
     @classmethod
     def from_list(cls, data: Any) -> AccountSignal:
-        if not isinstance(data, list) or len(data) != 12:
+        if not isinstance(data, list) or len(data) not in (12, 13):
             raise ValueError("bad account signal")
         (lead_id, account_id, clock, version, removed, score_sum, anchor, hl, stage, role,
-         grade, firmo) = data
+         grade, firmo) = data[:12]
+        touched = data[12] if len(data) == 13 else None
         if not isinstance(lead_id, str) or not isinstance(account_id, str):
             raise ValueError("bad account signal")
         return cls(lead_id, account_id, int(clock), int(version), bool(removed),
                    float(score_sum), int(anchor), float(hl), str(stage),
                    None if role is None else str(role), str(grade),
-                   (str(firmo[0]), str(firmo[1]), str(firmo[2])))
+                   (str(firmo[0]), str(firmo[1]), str(firmo[2])),
+                   None if touched is None else int(touched))
 
     def removal(self) -> AccountSignal:
-        """The same lead's removal from this account (no score, role or grade kept)."""
-        return AccountSignal(self.lead_id, self.account_id, self.clock, self.version, True)
+        """The same lead's removal from this account (no score, role or grade kept; the
+        time of its last sales contact is not personal and stays)."""
+        return AccountSignal(self.lead_id, self.account_id, self.clock, self.version, True,
+                             touched=self.touched)
 
 
 def signal_of(state: LeadState | None, policy: Policy) -> AccountSignal | None:
@@ -185,6 +198,9 @@ class AccountQualified:
     qualified_at: int
     sla_due_at: int
     policy_version: str
+    # SCORE: the account met the MQA rule; ESCALATION: re-routed to the escalation queue
+    # after an SLA breach (the record is the same shape; its id ends in ":esc")
+    path: str = "SCORE"
 
     def to_record(self) -> dict[str, Any]:
         return {
@@ -223,6 +239,11 @@ class AccountState:
     sla_due_at: int | None = None
     moved_back_at: int | None = None
     moved_back_reason: str | None = None
+    # the current qualification's SLA and cold timer (streams.domain.account_sla)
+    contacted_at: int | None = None  # first sales contact of a contact since qualified_at
+    escalated: bool = False  # breached and re-routed: sla_due_at is the escalation's
+    esc_breached: bool = False  # the escalation breached too: no SLA deadline left
+    cold_at: int | None = None  # when decay alone ends the MQA rule (None: never)
 
     def copy(self) -> AccountState:
         return replace(self, members=dict(self.members))
@@ -232,7 +253,8 @@ class AccountState:
             "a": self.account_id, "t": self.stream_time, "q": self.qualified, "n": self.seq,
             "qid": self.qualification_id, "qat": self.qualified_at, "queue": self.queue,
             "owner": self.owner, "due": self.sla_due_at, "mb": self.moved_back_at,
-            "mbr": self.moved_back_reason,
+            "mbr": self.moved_back_reason, "ca": self.contacted_at,
+            "esc": self.escalated, "eb": self.esc_breached, "cold": self.cold_at,
             "m": [json.loads(s.encode()) for _, s in sorted(self.members.items())],
         }, separators=(",", ":")).encode()
 
@@ -243,8 +265,11 @@ class AccountState:
         for item in d["m"]:
             s = AccountSignal.decode(json.dumps(item).encode())
             members[s.lead_id] = s
+        # states written before the SLA and cold timer lack their keys
         return cls(d["a"], members, int(d["t"]), bool(d["q"]), int(d["n"]), d["qid"],
-                   d["qat"], d["queue"], d["owner"], d["due"], d["mb"], d["mbr"])
+                   d["qat"], d["queue"], d["owner"], d["due"], d["mb"], d["mbr"],
+                   d.get("ca"), bool(d.get("esc", False)), bool(d.get("eb", False)),
+                   d.get("cold"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,12 +285,13 @@ class AccountFacts:
     unmet: tuple[str, ...]
 
 
-def facts(state: AccountState, policy: Policy, *, contacts: bool = True) -> AccountFacts:
-    """The rule's verdict at the account's stream time; ``contacts=False`` leaves the
-    contact list out (the per-signal check: no per-contact objects, no sort)."""
+def facts(state: AccountState, policy: Policy, *, contacts: bool = True,
+          at: int | None = None) -> AccountFacts:
+    """The rule's verdict at the account's stream time (or at ``at``); ``contacts=False``
+    leaves the contact list out (the per-signal check: no per-contact objects, no sort)."""
     accounts = policy.accounts
     assert accounts is not None
-    t = state.stream_time
+    t = state.stream_time if at is None else at
     floor = policy.scoring.floor
     engaged_at = policy.stages.engaged_score
     listed: list[AccountContact] = []
@@ -330,44 +356,169 @@ def _route(state: AccountState, policy: Policy) -> tuple[str, str | None]:
 def apply_signal(state: AccountState | None, signal: AccountSignal, policy: Policy
                  ) -> tuple[AccountState, list[AccountQualified | AccountMovedBack]]:
     """The account after one signal, and what that signal caused. A signal not newer than
-    the one the account holds for its lead changes nothing (the same state object)."""
+    the one the account holds for its lead changes nothing (the same state object), except
+    that a later sales contact it carries is kept (the maximum: order-independent)."""
     if state is None:
         state = AccountState(signal.account_id)
     held = state.members.get(signal.lead_id)
-    if held is not None and signal.order() <= held.order():
-        return state, []
+    touched = signal.touched
+    if held is not None:
+        if held.touched is not None and (touched is None or held.touched > touched):
+            touched = held.touched
+        if signal.order() <= held.order():
+            if touched == held.touched:
+                return state, []
+            new = state.copy()
+            new.members[signal.lead_id] = replace(held, touched=touched)
+            return new, []
     new = state.copy()
-    new.members[signal.lead_id] = signal.removal() if signal.removed else signal
+    entry = signal.removal() if signal.removed else signal
+    new.members[signal.lead_id] = entry if entry.touched == touched else replace(
+        entry, touched=touched)
     if signal.clock > new.stream_time:
         new.stream_time = signal.clock
     found = facts(new, policy, contacts=False)
     outputs: list[AccountQualified | AccountMovedBack] = []
     if found.holds and not new.qualified:
-        found = facts(new, policy)  # with its contacts, for the record
-        new.seq += 1
-        new.qualified = True
-        qid = f"aq:{new.account_id}:{new.seq}"
-        queue, owner = _route(new, policy)
-        due = new.stream_time + int(policy.sla.due_ms(queue))
-        new.qualification_id, new.qualified_at = qid, new.stream_time
-        new.queue, new.owner, new.sla_due_at = queue, owner, due
-        new.moved_back_at = new.moved_back_reason = None
-        reasons = (Reason("account_score", found.score),
-                   Reason("engaged_contacts", float(found.engaged)),
-                   Reason("roles_covered", float(len(found.roles))),
-                   *(Reason(f"role:{r}", 1.0) for r in found.roles))
-        outputs.append(AccountQualified(
-            qid, new.account_id, queue, owner, found.score, found.grade,
-            found.contacts[:MAX_CONTACTS_LISTED], reasons, new.stream_time, due,
-            policy.version))
+        outputs.append(qualify(new, policy))
     elif new.qualified and not found.holds:
-        new.qualified = False
-        reason = "; ".join(found.unmet) or "no active contacts"
-        new.moved_back_at, new.moved_back_reason = new.stream_time, reason
-        new.sla_due_at = None
-        outputs.append(AccountMovedBack(new.account_id, new.qualification_id or "",
-                                        new.stream_time, reason))
+        outputs.append(move_back(new, found))
+    elif new.qualified:  # the members changed: so may the decay
+        new.cold_at = cold_at(new, policy, holds=True)
     return new, outputs
+
+
+def qualify(new: AccountState, policy: Policy) -> AccountQualified:
+    """The (owned) account qualifies at its stream time: routed, SLA-timed, cold-timed."""
+    found = facts(new, policy)  # with its contacts, for the record
+    new.seq += 1
+    new.qualified = True
+    qid = f"aq:{new.account_id}:{new.seq}"
+    queue, owner = _route(new, policy)
+    due = new.stream_time + int(policy.sla.due_ms(queue))
+    new.qualification_id, new.qualified_at = qid, new.stream_time
+    new.queue, new.owner, new.sla_due_at = queue, owner, due
+    new.moved_back_at = new.moved_back_reason = None
+    new.contacted_at = None
+    new.escalated = new.esc_breached = False
+    new.cold_at = cold_at(new, policy, holds=found.holds)
+    return AccountQualified(
+        qid, new.account_id, queue, owner, found.score, found.grade,
+        found.contacts[:MAX_CONTACTS_LISTED], record_reasons(found), new.stream_time, due,
+        policy.version)
+
+
+def record_reasons(found: AccountFacts) -> tuple[Reason, ...]:
+    return (Reason("account_score", found.score),
+            Reason("engaged_contacts", float(found.engaged)),
+            Reason("roles_covered", float(len(found.roles))),
+            *(Reason(f"role:{r}", 1.0) for r in found.roles))
+
+
+def move_back(new: AccountState, found: AccountFacts) -> AccountMovedBack:
+    """The (owned) account no longer meets the rule at its stream time: its SLA and cold
+    timer stop."""
+    new.qualified = False
+    reason = "; ".join(found.unmet) or "no active contacts"
+    new.moved_back_at, new.moved_back_reason = new.stream_time, reason
+    new.sla_due_at = new.cold_at = None
+    return AccountMovedBack(new.account_id, new.qualification_id or "", new.stream_time,
+                            reason)
+
+
+COLD_HORIZON_HALF_LIVES = 64  # decayed this long, a score is 2**-64 of itself: never
+
+
+def holds_at(state: AccountState, policy: Policy, t: int) -> bool:
+    """The MQA rule at time ``t`` on the account's members (nothing else changed)."""
+    return facts(state, policy, contacts=False, at=t).holds
+
+
+def cold_at(state: AccountState, policy: Policy, *, holds: bool = False) -> int | None:
+    """The first event time (ms) after the account's stream time at which the MQA rule
+    stops holding through decay alone (no further signal), else None.
+
+    Scores decay with the policy's half-life, so engaged contacts, roles covered and the
+    account score only fall as time passes. The moment is first estimated in closed form
+    (each engaged contact's crossing of the ENGAGED score; the account score's crossing of
+    the minimum) and confirmed with the rule itself (``holds_at`` one millisecond before
+    and at it); when that fails (negative scores, a floor, rounding), it is found by
+    doubling then bisecting ``holds_at`` (~60 evaluations). Where negative scores make the
+    verdict non-monotone this finds *a* change; the timer's firing re-evaluates the rule
+    and sets the next one (never an early move back). ``holds``: the caller has just
+    seen the rule hold at the stream time."""
+    t0 = state.stream_time
+    if not state.qualified or not (holds or holds_at(state, policy, t0)):
+        return None
+    guess = _cold_guess(state, policy, t0)
+    if guess is not None and guess > t0 + 1:
+        # the closed form is exact to float rounding: look one millisecond either side
+        before = holds_at(state, policy, guess - 1)
+        if before and not holds_at(state, policy, guess):
+            return guess
+        if before and not holds_at(state, policy, guess + 1):
+            return guess + 1
+        if not before and holds_at(state, policy, guess - 2):
+            return guess - 1
+    return _cold_search(state, policy, t0)
+
+
+def _cold_guess(state: AccountState, policy: Policy, t0: int) -> int | None:
+    """The closed-form estimate of ``cold_at`` when every active score is positive and
+    decays with one half-life, else None."""
+    accounts = policy.accounts
+    assert accounts is not None
+    engaged_at = policy.stages.engaged_score
+    crossings: list[tuple[float, str | None]] = []
+    total = 0.0
+    half_life: float | None = None
+    for s in state.members.values():
+        if s.removed or s.stage in INACTIVE_STAGES:
+            continue
+        if s.score_sum < 0.0 or (half_life is not None and s.half_life_ms != half_life):
+            return None
+        half_life = s.half_life_ms
+        score = s.score_at(t0)
+        total += score
+        if score >= engaged_at > 0.0:
+            crossings.append((s.anchor + half_life * math.log2(s.score_sum / engaged_at),
+                              s.role))
+    if half_life is None or policy.scoring.floor > 0.0:
+        return None
+    found: list[float] = []
+    if accounts.min_score > 0.0 and total > 0.0:
+        found.append(t0 + half_life * math.log2(total / accounts.min_score))
+    engaged = len(crossings)
+    roles = Counter(r for _, r in crossings if r is not None)
+    for at, role in sorted(crossings, key=lambda c: c[0]):
+        engaged -= 1
+        if role is not None:
+            roles[role] -= 1
+            if not roles[role]:
+                del roles[role]
+        if engaged < accounts.min_engaged or len(roles) < accounts.min_roles:
+            found.append(at)
+            break
+    return math.ceil(min(found)) if found else None
+
+
+def _cold_search(state: AccountState, policy: Policy, t0: int) -> int | None:
+    half_life = max(int(policy.scoring.half_life_ms), 1)
+    step = max(half_life // 16, 1)
+    lo, hi = t0, t0 + step
+    while holds_at(state, policy, hi):
+        lo = hi
+        step *= 2
+        if step > COLD_HORIZON_HALF_LIVES * half_life:
+            return None
+        hi = lo + step
+    while hi - lo > 1:  # holds at lo, not at hi
+        mid = (lo + hi) // 2
+        if holds_at(state, policy, mid):
+            lo = mid
+        else:
+            hi = mid
+    return hi
 
 
 def account_view(state: AccountState, policy: Policy) -> dict[str, Any]:
@@ -388,7 +539,8 @@ def account_view(state: AccountState, policy: Policy) -> dict[str, Any]:
         "qualification": None if state.qualification_id is None else {
             "qualification_id": state.qualification_id, "queue": state.queue,
             "owner_rep_id": state.owner, "qualified_at": state.qualified_at,
-            "sla_due_at": state.sla_due_at},
+            "sla_due_at": state.sla_due_at, "contacted_at": state.contacted_at,
+            "escalated": state.escalated, "cold_at": state.cold_at},
         "qualifications": state.seq,
         "moved_back": None if state.moved_back_at is None else {
             "at": state.moved_back_at, "reason": state.moved_back_reason},
@@ -398,4 +550,5 @@ def account_view(state: AccountState, policy: Policy) -> dict[str, Any]:
 
 __all__ = ["HOUR_MS", "AccountContact", "AccountFacts", "AccountMovedBack",
            "AccountQualified", "AccountSignal", "AccountState", "account_key",
-           "account_view", "apply_signal", "facts", "role_of", "signal_of", "signals_for"]
+           "account_view", "apply_signal", "cold_at", "facts", "holds_at", "move_back",
+           "qualify", "record_reasons", "role_of", "signal_of", "signals_for"]

@@ -24,6 +24,12 @@ What is counted where (decisions the contract leaves open):
   counts in `totals` and in the score band of the transition's score only.
 - by_campaign: every campaign the lead touched (multi-touch); by_score_band: the score at
   hand-off (QualifiedLead.score, feedback.score_at_handoff).
+- accounts (`AccountFigures`, SlaReport `accounts`, null without an accounts policy): from
+  the account agent's outputs (streams.domain.account_sla), each in the window of its own
+  time: qualified (by queue; `qualified_at`; ESCALATION re-routes are not qualifications),
+  contacted and contacted_within_sla (the first contact, at its time), sla_breaches (the
+  qualification's own due, which re-routes it once) and escalation_breaches (the
+  escalation queue's due) at the due time, moved_back at the time it moved back.
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from streams.domain.account_sla import AccountContacted, AccountOutput, AccountSlaBreached
+from streams.domain.accounts import AccountMovedBack, AccountQualified
 from streams.domain.models import MarketingFeedback, QualifiedLead, Stage, StageTransition
 from streams.domain.policy import Policy
 from streams.domain.sla import ESCALATION_BREACH_REASON
@@ -202,6 +210,77 @@ def _count_feedback(g: Figures, ftype: str, reason: str | None, amount: float | 
         b = math.ceil(max(0.0, hours) * BUCKETS_PER_HOUR)
         g.hours[b] = g.hours.get(b, 0) + 1
 
+@dataclass(slots=True)
+class AccountFigures:
+    """Mergeable account figures for one report window (see the module doc)."""
+
+    qualified: int = 0
+    qualified_by_queue: dict[str, int] = field(default_factory=dict)
+    contacted: int = 0
+    contacted_within_sla: int = 0
+    sla_breaches: int = 0
+    escalation_breaches: int = 0
+    moved_back: int = 0
+
+    def observe(self, o: AccountOutput) -> None:
+        if type(o) is AccountQualified:
+            if o.path != "ESCALATION":
+                self.qualified += 1
+                _add(self.qualified_by_queue, o.queue)
+        elif type(o) is AccountContacted:
+            self.contacted += 1
+            self.contacted_within_sla += int(o.within_sla)
+        elif type(o) is AccountSlaBreached:
+            if o.escalation:
+                self.escalation_breaches += 1
+            else:
+                self.sla_breaches += 1
+        elif type(o) is AccountMovedBack:
+            self.moved_back += 1
+        else:
+            raise ValueError("not an account output")
+
+    def merge(self, o: AccountFigures) -> AccountFigures:
+        self.qualified += o.qualified
+        for k, n in o.qualified_by_queue.items():
+            _add(self.qualified_by_queue, k, n)
+        self.contacted += o.contacted
+        self.contacted_within_sla += o.contacted_within_sla
+        self.sla_breaches += o.sla_breaches
+        self.escalation_breaches += o.escalation_breaches
+        self.moved_back += o.moved_back
+        return self
+
+    def to_record(self) -> dict[str, Any]:
+        return {"qualified": self.qualified,
+                "qualified_by_queue": dict(sorted(self.qualified_by_queue.items())),
+                "contacted": self.contacted, "contacted_within_sla": self.contacted_within_sla,
+                "sla_breaches": self.sla_breaches,
+                "escalation_breaches": self.escalation_breaches,
+                "moved_back": self.moved_back}
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.to_record()
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> AccountFigures:
+        return cls(int(d["qualified"]), {k: int(v) for k, v in d["qualified_by_queue"].items()},
+                   int(d["contacted"]), int(d["contacted_within_sla"]),
+                   int(d["sla_breaches"]), int(d["escalation_breaches"]),
+                   int(d["moved_back"]))
+
+
+def account_time(o: AccountOutput) -> int:
+    """The time whose window an account output falls in."""
+    if type(o) is AccountQualified:
+        return o.qualified_at
+    if type(o) is AccountSlaBreached:
+        return o.due_at
+    if type(o) is AccountContacted or type(o) is AccountMovedBack:
+        return o.at
+    raise ValueError("not an account output")
+
+
 class KpiAggregate:
     """Mergeable KPI figures for one report window."""
 
@@ -309,8 +388,10 @@ class KpiAggregate:
         agg.observed = int(d["n"])
         return agg
 
-    def to_report(self, window_start: int, window_end: int, policy: Policy
-                  ) -> dict[str, Any]:
+    def to_report(self, window_start: int, window_end: int, policy: Policy,
+                  accounts: AccountFigures | None = None) -> dict[str, Any]:
+        """The SlaReport record; ``accounts``: the window's account figures (reported as
+        zeros when the policy has accounts and none are given, null without accounts)."""
         sla = policy.sla
         t = self.totals
         fresh = t.fresh_handoffs()
@@ -333,4 +414,6 @@ class KpiAggregate:
             "by_score_band": {k: v.to_record(hours) for k, v in sorted(self.by_band.items())},
             "quantity_target_met": quantity,
             "quality_target_met": quality,
+            "accounts": None if policy.accounts is None else (
+                accounts or AccountFigures()).to_record(),
         }

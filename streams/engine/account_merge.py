@@ -22,6 +22,14 @@ that interleaving. Instead:
 - A signal re-sent after a lead-side crash (a copy of one already delivered) is not newer
   than what the account holds for its lead (``apply_signal`` ignores it), and the copies
   of one source queue behind the originals, so copies change nothing.
+- **Deadlines** (an account's SLA and cold timer, ``streams.domain.account_sla``) are
+  items of the same order: deadline ``d`` of an account sorts after every signal with
+  ``t <= d`` and before every signal with ``t > d`` (as if it came from a source after all
+  others at ``t = d``), so it is taken once every source's next signal is known to sort
+  after it (a buffered one, or a mark ``> d``) and the partition's time (the largest mark
+  or signal time seen) has passed ``d``. Where a deadline falls among the signals is thus
+  the same in the live agent and in the offline replay. The agent keeps the open
+  deadlines in the account states and schedules them again after a restart.
 - Liveness: a source whose last word is "caught up" and that sent no signal for
   ``max_idle`` seconds is not waited for (as the lead merge stops waiting for an idle
   input). Only then can timing matter: a source that was idle that long and then receives
@@ -30,6 +38,7 @@ that interleaving. Instead:
 
 from __future__ import annotations
 
+import heapq
 import json
 from collections import deque
 from collections.abc import Iterable
@@ -83,6 +92,16 @@ class Pending:
         self.payload = payload
 
 
+class Due:
+    """An account's deadline, taken from the merge in its place among the signals."""
+
+    __slots__ = ("account_id", "t")
+
+    def __init__(self, t: int, account_id: str) -> None:
+        self.t = t
+        self.account_id = account_id
+
+
 class SignalMerge:
     """One account partition's queues, one per source lead partition. Pure: ``now`` is a
     monotonic clock in seconds, given by the caller."""
@@ -93,6 +112,9 @@ class SignalMerge:
         self.queues: dict[int, deque[Pending]] = {}
         self.marks: dict[int, int] = {}  # source -> its largest mark
         self.idle_since: dict[int, float] = {}  # caught-up sources, no signal since
+        self.time = 0  # the largest mark or signal time seen: the partition's stream time
+        self._heap: list[tuple[int, str]] = []
+        self._due: dict[str, int] = {}  # account -> its open deadline
 
     def push_signal(self, source: int, t: int, offset: int, payload: Any) -> None:
         self.sources.add(source)
@@ -101,11 +123,15 @@ class SignalMerge:
             queue = self.queues[source] = deque()
         queue.append(Pending(t, offset, payload))
         self.idle_since.pop(source, None)
+        if t > self.time:
+            self.time = t
 
     def push_mark(self, mark: Mark, now: float) -> None:
         self.sources.add(mark.source)
         if mark.t > self.marks.get(mark.source, -1):
             self.marks[mark.source] = mark.t
+        if mark.t > self.time:
+            self.time = mark.t
         if mark.caught_up:
             self.idle_since.setdefault(mark.source, now)  # a repeated mark keeps the start
         else:
@@ -119,7 +145,28 @@ class SignalMerge:
         heads = [q[0].offset for q in self.queues.values() if q]
         return min(heads) if heads else None
 
-    def pop_ready(self, now: float) -> Pending | None:
+    def schedule(self, account_id: str, due: int | None) -> None:
+        """The account's open deadline is now ``due`` (None: none)."""
+        if due is None:
+            self._due.pop(account_id, None)
+            return
+        if self._due.get(account_id) != due:
+            self._due[account_id] = due
+            heapq.heappush(self._heap, (due, account_id))
+
+    def open_deadlines(self) -> int:
+        return len(self._due)
+
+    def _next_due(self) -> tuple[int, str] | None:
+        heap = self._heap
+        while heap:
+            due, account = heap[0]
+            if self._due.get(account) == due:
+                return due, account
+            heapq.heappop(heap)  # stale: the deadline moved or closed
+        return None
+
+    def pop_ready(self, now: float) -> Pending | Due | None:
         best: Pending | None = None
         best_source = -1
         for source, queue in self.queues.items():
@@ -128,18 +175,33 @@ class SignalMerge:
                 if best is None or (head.t, source, head.offset) < (best.t, best_source,
                                                                     best.offset):
                     best, best_source = head, source
+        due = self._next_due()
+        if due is not None and (best is None or due[0] < best.t):
+            # the deadline goes first: ready once nothing at or before it can still come
+            if due[0] >= self.time or not self._others_after(due[0], None, now):
+                return None
+            heapq.heappop(self._heap)
+            del self._due[due[1]]
+            return Due(*due)
         if best is None:
             return None
-        t = best.t
+        if not self._others_after(best.t, best_source, now):
+            return None
+        self.queues[best_source].popleft()
+        return best
+
+    def _others_after(self, t: int, best_source: int | None, now: float) -> bool:
+        """Every source other than ``best_source`` (None: a deadline, which sorts after
+        every source at its time) will send nothing that sorts before ``(t, best)``."""
         for source in self.sources:
             if source == best_source or self.queues.get(source):
                 continue  # its head sorts after ours (ours is the smallest)
             mark = self.marks.get(source)
-            if mark is not None and (mark > t or (mark == t and source > best_source)):
+            if mark is not None and (mark > t or (
+                    mark == t and best_source is not None and source > best_source)):
                 continue  # its next signal sorts after ours
             since = self.idle_since.get(source)
             if since is not None and now - since >= self.max_idle:
                 continue  # caught up and silent: not waited for
-            return None
-        self.queues[best_source].popleft()
-        return best
+            return False
+        return True

@@ -18,6 +18,16 @@ the ``AccountQualified`` records, then write the states, and only then marks don
 offsets before the first signal still queued. A crash before the states replays the
 signals: the same records with the same ids; after them, a replayed signal is not newer
 than the one the account holds, so it changes nothing.
+
+Deadlines: each account's next one (its SLA, its cold timer:
+``streams.domain.account_sla.next_deadline``) is scheduled in its partition's merge after
+each change and taken in event-time order with the signals (``account_merge``), then
+ticked at the deadline itself. The states hold them: when a partition's merge is
+created (first record after a start), the store's open deadlines of that partition are
+scheduled again (``AccountStore.timers``); a deadline the state no longer has is stale and
+skipped. A lead-side sales contact (CONTACTED, ACCEPTED...) of a lead with an account goes
+on its signal as ``touched`` (the outcome's event time), even when nothing else the
+account reads changed.
 """
 
 from __future__ import annotations
@@ -26,21 +36,30 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from streams.codecs import AvroCodecs, dead_letter
-from streams.domain import Policy
+from streams.domain import Policy, SalesOutcome
+from streams.domain.account_sla import (
+    CONTACT_TYPES,
+    AccountContacted,
+    AccountOutput,
+    AccountSlaBreached,
+    next_deadline,
+    step,
+    tick,
+)
 from streams.domain.accounts import (
     AccountMovedBack,
     AccountQualified,
     AccountSignal,
     AccountState,
-    apply_signal,
     signal_of,
     signals_for,
 )
 from streams.engine.account_merge import (
+    Due,
     Mark,
     Pending,
     SignalMerge,
@@ -48,6 +67,7 @@ from streams.engine.account_merge import (
     encode_mark,
     encode_signal,
 )
+from streams.engine.events import PartitionRef
 from streams.processor import Batch, Inbound, Outbound
 
 LOGICAL = "account_signals"  # the repartition topic (runtime.topic_names key)
@@ -94,11 +114,26 @@ class AccountSignals:
         # a removal happens at the record that caused it (an erasure leaves the lead's
         # clock where it was)
         clock = max(state.clock, occurred_at)
-        for s in signals_for(before, after, clock, state.events):
+        signals = signals_for(before, after, clock, state.events)
+        if after is not None and rec.source == "outcomes" and self._contact(batch, rec):
+            # a sales contact: the account's SLA wants to know, whatever else changed
+            signals = [s for s in signals if s is not after]
+            signals.append(replace(after, touched=occurred_at))
+        for s in signals:
             outbound.append(Outbound(LOGICAL, s.account_id.encode(),
                                      encode_signal(rec.partition, stream_time, s),
                                      {"account_id": s.account_id, "lead_id": s.lead_id},
                                      SIGNAL_KIND))
+
+    @staticmethod
+    def _contact(batch: Batch, rec: Inbound) -> bool:
+        """The applied outcome is a sales contact (decoded again: only outcomes of leads
+        with an account come here)."""
+        try:
+            _, model = batch.processor.decode(rec, batch.now)
+        except Exception:  # it was applied, so it decodes; never fail the batch on it
+            return False
+        return type(model) is SalesOutcome and model.type in CONTACT_TYPES
 
     def mark(self, batch: Batch, partition: int, stream_time: int, caught_up: bool) -> None:
         """After a batch: the lead partition's mark to every account partition, when it
@@ -125,15 +160,25 @@ class AccountResult:
     outbound: list[Outbound] = field(default_factory=list)  # AccountQualified, dead letters
     # account id -> (new state, the signal record whose partition owns the account)
     states: dict[str, tuple[AccountState, Inbound]] = field(default_factory=dict)
-    qualified: list[AccountQualified] = field(default_factory=list)
+    qualified: list[AccountQualified] = field(default_factory=list)  # path SCORE
+    escalated: list[AccountQualified] = field(default_factory=list)  # path ESCALATION
     moved_back: list[AccountMovedBack] = field(default_factory=list)
+    breaches: list[AccountSlaBreached] = field(default_factory=list)
+    contacted: list[AccountContacted] = field(default_factory=list)
+    # every domain output with the record (or deadline stand-in) of its partition: KPIs
+    outputs: list[tuple[AccountOutput, Inbound]] = field(default_factory=list)
     by_queue: Counter[str] = field(default_factory=Counter)
+    breaches_by_queue: Counter[str] = field(default_factory=Counter)
+    ticks: int = 0
     dead_letters: list[dict[str, Any]] = field(default_factory=list)
     done: dict[TP, int] = field(default_factory=dict)  # next offset per signal partition
 
 
 class AccountStore(Protocol):
     def load(self, account_id: str, rec: Inbound) -> AccountState | None: ...
+    def timers(self, partition: int) -> dict[str, int]:
+        """The open deadlines of the accounts of signal partition ``partition``."""
+        ...
     async def save(self, result: AccountResult) -> None:
         """Deliver the outbound records, then write the states; return when all are in
         Kafka."""
@@ -174,6 +219,8 @@ class AccountRunner:
             merge = self.merges.get(tp)
             if merge is None:
                 merge = self.merges[tp] = SignalMerge(self.sources, self.max_idle)
+                for account, due in self.store.timers(rec.partition).items():
+                    merge.schedule(account, due)
             try:
                 if rec.value is None:
                     raise ValueError("account signal without a value")
@@ -198,7 +245,10 @@ class AccountRunner:
         cache: dict[str, AccountState | None] = {}
         for tp, merge in self.merges.items():
             while (pending := merge.pop_ready(now)) is not None:
-                self._apply(result, cache, pending)
+                if isinstance(pending, Due):
+                    self._tick(result, cache, merge, tp, pending)
+                else:
+                    self._apply(result, cache, merge, pending)
             first = merge.first_offset()
             done = self.read[tp] if first is None else first
             result.done[tp] = done
@@ -211,26 +261,57 @@ class AccountRunner:
         return result
 
     def _apply(self, result: AccountResult, cache: dict[str, AccountState | None],
-               pending: Pending) -> None:
+               merge: SignalMerge, pending: Pending) -> None:
         signal, rec = pending.payload
         account = signal.account_id
         if account not in cache:
             cache[account] = self.store.load(account, rec)
-        state, outputs = apply_signal(cache[account], signal, self.policy)
+        state, outputs = step(cache[account], signal, self.policy)
         if state is cache[account]:
             return  # not newer than what the account holds (a replay, a copy)
+        self._changed(result, cache, merge, state, rec, outputs)
+
+    def _tick(self, result: AccountResult, cache: dict[str, AccountState | None],
+              merge: SignalMerge, tp: TP, due: Due) -> None:
+        account = due.account_id
+        # no record carries a deadline: a stand-in of the account's partition
+        rec = Inbound(LOGICAL, tp[0], tp[1], -1, account.encode(), None,
+                      PartitionRef(tp[0], tp[1]))
+        if account not in cache:
+            cache[account] = self.store.load(account, rec)
+        state = cache[account]
+        if state is None or next_deadline(state) != due.t:
+            return  # stale: the account's deadline moved since it was scheduled
+        result.ticks += 1
+        new, outputs = tick(state, self.policy, due.t)
+        self._changed(result, cache, merge, new, rec, outputs)
+
+    def _changed(self, result: AccountResult, cache: dict[str, AccountState | None],
+                 merge: SignalMerge, state: AccountState, rec: Inbound,
+                 outputs: list[AccountOutput]) -> None:
+        account = state.account_id
         cache[account] = state
         result.states[account] = (state, rec)
+        merge.schedule(account, next_deadline(state))
         for out in outputs:
+            result.outputs.append((out, rec))
             if isinstance(out, AccountQualified):
                 record = out.to_record()
                 value = self.codecs.encode("AccountQualified", record)
                 result.outbound.append(Outbound(OUTPUT, account.encode(), value, record,
                                                 "AccountQualified"))
-                result.qualified.append(out)
-                result.by_queue[out.queue] += 1
-            else:
+                if out.path == "ESCALATION":
+                    result.escalated.append(out)
+                else:
+                    result.qualified.append(out)
+                    result.by_queue[out.queue] += 1
+            elif isinstance(out, AccountMovedBack):
                 result.moved_back.append(out)
+            elif isinstance(out, AccountSlaBreached):
+                result.breaches.append(out)
+                result.breaches_by_queue[out.queue] += 1
+            else:
+                result.contacted.append(out)
 
     def _dead_letter(self, result: AccountResult, rec: Inbound, err: BaseException) -> None:
         letter = dead_letter(rec.topic, rec.partition, rec.offset, rec.key, rec.value, err,

@@ -11,10 +11,12 @@ import faust
 from faust.types import TP as TopicPartition
 
 from streams import metrics
+from streams.domain.account_sla import next_deadline
 from streams.domain.accounts import AccountState
 from streams.engine.accounts import LOGICAL, TP, AccountResult, AccountRunner
 from streams.engine.delivery import Send
 from streams.engine.events import at_event
+from streams.engine.memory import partition_of
 from streams.engine.state_writes import TableWrites
 from streams.logs import log_dead_letters
 from streams.processor import Inbound
@@ -35,6 +37,19 @@ class AccountTableStore:
             raw = self.table.get(account_id.encode())
         return AccountState.decode(raw) if raw else None
 
+    def timers(self, partition: int) -> dict[str, int]:
+        """Read once per signal partition after a start: the open deadlines of its
+        accounts (a scan of the local store; accounts are few beside leads)."""
+        partitions = self.runtime.settings.partitions
+        out: dict[str, int] = {}
+        for key, raw in list(self.table.items()):
+            if not raw or partition_of(key, partitions) != partition:
+                continue
+            due = next_deadline(AccountState.decode(raw))
+            if due is not None:
+                out[key.decode()] = due
+        return out
+
     async def save(self, result: AccountResult) -> None:
         runtime, table = self.runtime, self.table
         sends = [Send(runtime.topic_names[o.logical], o.key, o.value,
@@ -45,6 +60,9 @@ class AccountTableStore:
         for account_id, (state, rec) in result.states.items():
             writes.put(table, rec.partition, rec.ref, account_id.encode(), state.encode())
         await writes.apply(runtime.deliver)
+        if result.outputs:  # account KPIs (the Faust way): in Kafka before the commit
+            runtime.kpis.observe_accounts(result.outputs)
+            await self.app.producer.flush()
 
 
 def account_runner(app: faust.App, runtime: Runtime) -> AccountRunner:
@@ -60,6 +78,8 @@ def account_runner(app: faust.App, runtime: Runtime) -> AccountRunner:
     def on_batch(result: AccountResult) -> None:
         for queue, n in result.by_queue.items():
             metrics.count_account_qualification(queue, n)
+        for queue, n in result.breaches_by_queue.items():
+            metrics.count_account_sla_breach(queue, n)
         for letter in result.dead_letters:
             metrics.count_dead_letter(letter["error_type"])
         if result.dead_letters:

@@ -16,6 +16,7 @@ from kafka.partitioner.default import murmur2
 
 from streams.codecs import AvroCodecs
 from streams.domain import LeadState, Policy
+from streams.domain.account_sla import next_deadline
 from streams.domain.accounts import AccountState
 from streams.engine.accounts import LOGICAL as SIGNALS
 from streams.engine.accounts import AccountResult, AccountRunner, AccountSignals
@@ -180,17 +181,29 @@ class MemoryAccountStore:
 
     states: dict[str, AccountState] = field(default_factory=dict)
     outbound: list[Outbound] = field(default_factory=list)
+    outputs: list[Any] = field(default_factory=list)  # domain outputs, in order
+    partitions: dict[str, int] = field(default_factory=dict)  # account -> its partition
     fail_after_outputs: bool = False  # tests: "crash" between the outputs and the states
 
     def load(self, account_id: str, rec: Inbound) -> AccountState | None:
         return self.states.get(account_id)
 
+    def timers(self, partition: int) -> dict[str, int]:
+        out = {}
+        for account_id, state in self.states.items():
+            due = next_deadline(state)
+            if due is not None and self.partitions.get(account_id) == partition:
+                out[account_id] = due
+        return out
+
     async def save(self, result: AccountResult) -> None:
         self.outbound.extend(result.outbound)
         if self.fail_after_outputs:
             raise RuntimeError("crash between the outputs and the states")
-        for account_id, (state, _) in result.states.items():
+        self.outputs.extend(out for out, _ in result.outputs)
+        for account_id, (state, rec) in result.states.items():
             self.states[account_id] = state
+            self.partitions[account_id] = rec.partition
 
 
 def signal_partitions(outbound: Sequence[Outbound], partitions: int,

@@ -1,7 +1,9 @@
 """Accounts on the real broker (contract 4b): lead events of two companies' buying groups
 (and free-mail leads that belong to no account) in; the lead agent's signals go through
 the repartition topic to the account agent, which writes exactly the AccountQualified
-records the offline reference predicts; GET /accounts/{id} and the metric agree."""
+records the offline reference predicts; GET /accounts/{id} and the metric agree. One
+account is contacted in time; the other is not, and a later company's events move the
+partitions' time past its SLA due: its escalation record is the reference's too."""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from streams.processor import LeadProcessor
 from streams.settings import Settings
 from tests.support.accounts import buying_group
 from tests.support.chaos import Producer, wait_caught_up
-from tests.support.kafka_io import HOUR, lead_event, now_ms
+from tests.support.kafka_io import HOUR, lead_event, now_ms, outcome
 from tests.support.replay import read_topic
 from tests.support.worker import WorkerProcess, metric_sum
 
@@ -37,8 +39,16 @@ def workload(t: int) -> list[tuple[str, dict[str, Any]]]:
     events += [lead_event(f"fm{i}-e1", f"fm{i}", "DEMO_REQUESTED", t + i,
                           attributes={"email": f"p{i}@gmail.com", "title": "CFO"})
                for i in range(5)]
+    # two days later another company: every lead partition's time passes acme's SLA due
+    # (48 h), and so the account partitions' time
+    events += buying_group("late", t + 50 * HOUR)
     events.sort(key=lambda e: e["occurred_at"])
-    return [("events", e) for e in events]
+    out: list[tuple[str, dict[str, Any]]] = [("events", e) for e in events]
+    # zeta's director is contacted by sales 2 hours after zeta qualified: its SLA is met
+    contact = ("outcomes", outcome("o-zeta", "zeta-dir", "CONTACTED", t + 3 * HOUR))
+    out.insert(next(i for i, (_, e) in enumerate(out) if e["occurred_at"] > t + 3 * HOUR),
+               contact)
+    return out
 
 
 def expected_accounts(records: list[tuple[str, dict[str, Any]]], now: int, partitions: int
@@ -46,8 +56,10 @@ def expected_accounts(records: list[tuple[str, dict[str, Any]]], now: int, parti
     """The offline reference: the lead replay, then the account side over its signals."""
     codecs = default_codecs()
     policy = load_policy(ACCOUNTS_POLICY)
-    leads = replay([Record("events", r["lead_id"].encode(), codecs.encode("LeadEvent", r))
-                    for _, r in records], LeadProcessor(policy, codecs, {}), partitions, now)
+    kinds = {"events": "LeadEvent", "outcomes": "SalesOutcome"}
+    leads = replay([Record(name, r["lead_id"].encode(), codecs.encode(kinds[name], r))
+                    for name, r in records], LeadProcessor(policy, codecs, {}), partitions,
+                   now)
     return replay_accounts(leads.outbound, policy, codecs, partitions, now)
 
 
@@ -68,11 +80,12 @@ def test_lead_events_to_account_qualified(worker_env: dict[str, str], tmp_path: 
     settings = Settings.from_env(env)
     create_topics(settings)
     now = now_ms()
-    records = workload(now - 48 * HOUR)
+    records = workload(now - 60 * HOUR)
     expected = {o.record["qualification_id"]: o.record
                 for o in expected_accounts(records, now, settings.partitions).outbound
                 if o.kind == "AccountQualified"}
-    assert sorted(expected) == ["aq:acme.example:1", "aq:zeta.example:1"]
+    assert sorted(expected) == ["aq:acme.example:1", "aq:acme.example:1:esc",
+                                "aq:late.example:1", "aq:zeta.example:1"]
 
     worker = WorkerProcess(env, tmp_path / "worker.log").start()
     try:
@@ -108,6 +121,11 @@ def test_lead_events_to_account_qualified(worker_env: dict[str, str], tmp_path: 
         assert {c["lead_id"] for c in body["contacts"]} == {
             "acme-cfo", "acme-dir", "acme-arch", "acme-mgr"}
         assert "@" not in repr(body)
+        assert body["qualification"]["escalated"] is True
+        assert body["qualification"]["queue"] == "escalation"
+        status, body = worker.get("/accounts/zeta.example")
+        assert status == 200 and body["qualification"]["contacted_at"] == now - 57 * HOUR
+        assert body["qualification"]["escalated"] is False
         status, body = worker.get("/accounts/solo.example")
         assert status == 200 and body["status"] == "NOT_QUALIFIED" and body["why_not"]
         status, _ = worker.get("/accounts/gmail.com")
@@ -118,6 +136,8 @@ def test_lead_events_to_account_qualified(worker_env: dict[str, str], tmp_path: 
         day = load_policy(ACCOUNTS_POLICY).sla.report_window_ms
         want: dict[int, dict[str, int]] = {}
         for r in expected.values():
+            if r["qualification_id"].endswith(":esc"):
+                continue  # a re-route, not a qualification
             by_queue = want.setdefault(r["qualified_at"] - r["qualified_at"] % day, {})
             by_queue[r["queue"]] = by_queue.get(r["queue"], 0) + 1
         deadline = time.monotonic() + 30
@@ -132,7 +152,8 @@ def test_lead_events_to_account_qualified(worker_env: dict[str, str], tmp_path: 
         assert shown == want
 
         text = worker.get_text("/metrics")
-        assert metric_sum(text, "leadflow_account_qualifications_total") == 2
+        assert metric_sum(text, "leadflow_account_qualifications_total") == 3
+        assert metric_sum(text, "leadflow_account_sla_breaches_total") == 1
         assert LOGICAL  # (the repartition topic's logical name, for readers)
     finally:
         worker.stop()

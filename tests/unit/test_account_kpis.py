@@ -27,3 +27,10 @@ def test_counts_per_window_and_queue_once_per_qualification() -> None:
                                {"emea": 2, "enterprise-na": 1, "general": 1}}
     assert kpis.window(w1) == {"qualified": 1, "qualified_by_queue": {"emea": 1}}
     assert kpis.window(w1 + DAY) == {"qualified": 0, "qualified_by_queue": {}}
+
+
+def test_an_escalation_is_not_a_qualification() -> None:
+    kpis = AccountKpis(DAY)
+    kpis.observe(aq("a", 1, 5, "emea"))
+    kpis.observe({**aq("a", 1, 5, "escalation"), "qualification_id": "aq:a:1:esc"})
+    assert kpis.window(0) == {"qualified": 1, "qualified_by_queue": {"emea": 1}}
