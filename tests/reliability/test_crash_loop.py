@@ -9,12 +9,11 @@ from pathlib import Path
 from streams.admin import create_topics
 from streams.settings import Settings
 from tests.support.chaos import Producer, kill_loop, wait_caught_up
-from tests.support.checks import SIGKILL_XFAIL, compare_with_offline
+from tests.support.checks import compare_with_offline
 from tests.support.kafka_io import now_ms
 from tests.support.workload import generate
 
 
-@SIGKILL_XFAIL
 def test_crash_loop_100k_events(worker_env: dict[str, str], tmp_path: Path) -> None:
     settings = Settings.from_env(worker_env)
     create_topics(settings)

@@ -18,7 +18,7 @@ from streams.paths import POLICY_DIR
 from streams.settings import Settings
 from tests.support.accounts import wait_accounts_caught_up, with_companies
 from tests.support.chaos import Producer, lag, send_backlog, wait_caught_up
-from tests.support.checks import SIGKILL_XFAIL, compare_with_offline
+from tests.support.checks import compare_with_offline
 from tests.support.kafka_io import now_ms
 from tests.support.worker import WorkerProcess, metric_sum
 from tests.support.workload import history
@@ -93,10 +93,9 @@ def test_paced_stream_equals_replay(worker_env: dict[str, str], tmp_path: Path) 
     assert_deadlines_exercised(figures)
 
 
-@SIGKILL_XFAIL
 def test_backlog_with_sigkills_equals_replay(worker_env: dict[str, str],
                                              tmp_path: Path) -> None:
-    # With the default bounded wait (LEADFLOW_MAX_IDLE_MS=2000): see SIGKILL_XFAIL.
+    # With the default bounded wait (LEADFLOW_MAX_IDLE_MS=2000).
     env = scenario_env(worker_env)
     settings = Settings.from_env(env)
     create_topics(settings)
@@ -129,7 +128,6 @@ def test_backlog_with_sigkills_equals_replay(worker_env: dict[str, str],
     assert_deadlines_exercised(figures)
 
 
-@SIGKILL_XFAIL
 def test_accounts_backlog_with_sigkills_equals_replay(worker_env: dict[str, str],
                                                       tmp_path: Path) -> None:
     """(e) The accounts policy (contract 4b): leads of ~1,000 companies (several contacts

@@ -7,8 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from streams.engine.memory import partition_of
 from streams.paths import DEFAULT_POLICY
 from streams.settings import Settings
@@ -22,15 +20,6 @@ from tests.support.replay import (
     offline,
 )
 
-# Open (issue 13): after a SIGKILL while the worker catches up, Faust sometimes hands over
-# nothing of one input partition for longer than the merge's bounded wait (2 s); the other
-# input then overtakes it (leadflow_idle_waits_total > 0) and the result can differ from
-# the replay. With a 60 s bound the partition stalled until the watchdog's exit instead.
-# These scenarios passed in some runs of this session and failed in others; the cause is
-# not found yet. They run in every CI and print what they found.
-SIGKILL_XFAIL = pytest.mark.xfail(strict=False, reason=(
-    "open (issue 13): after a SIGKILL mid catch-up Faust may starve one input partition "
-    "past the merge's bounded wait; see tests/support/checks.py"))
 
 def compare_with_offline(settings: Settings, records: list[tuple[str, dict[str, Any]]],
                          now: int, label: str, *, exact_input: bool = True,
