@@ -15,6 +15,7 @@ from streams.domain.models.records import EVENT_TYPE_INDEX, LEAD_EVENT_TYPES, ST
 from streams.domain.models.state import LEGACY_CAP_T, CapEntry, LeadState, ModelScore
 
 _new_state = object.__new__
+_TYPE_INDEX_GET = EVENT_TYPE_INDEX.get
 _HASHES: dict[int, Struct] = {}  # n -> Struct(">nQ"): a lead remembers at most 64 hashes
 
 # 3: format 2 plus a last element [ho_model, [[model, score_sum, anchor, contrib, caps]...]]
@@ -66,12 +67,19 @@ def _encode_caps(caps: dict[int, dict[int, tuple[CapEntry, ...]]], clock: int
 def _encode_contrib(contrib: dict[str, float]) -> list[Any]:
     # Exact: the worker round-trips state through this encoding between records, and
     # must explain a lead exactly as an offline replay (which never encodes) does.
-    return [x for k, v in contrib.items() for x in (EVENT_TYPE_INDEX.get(k, k), v)]
+    flat: list[Any] = []
+    add = flat.append  # plain appends beat a comprehension of pairs (~2x on 4 rules)
+    for k, v in contrib.items():
+        add(_TYPE_INDEX_GET(k, k))
+        add(v)
+    return flat
 
 
 def _decode_contrib(flat: list[Any]) -> dict[str, float]:
-    return {(LEAD_EVENT_TYPES[k] if isinstance(k, int) else k): float(v)
-            for k, v in zip(flat[::2], flat[1::2], strict=True)}
+    types = LEAD_EVENT_TYPES
+    it = iter(flat)
+    return {(types[k] if isinstance(k, int) else k): float(v)
+            for k, v in zip(it, it, strict=True)}
 
 
 def encode_state(state: LeadState) -> bytes:
@@ -179,7 +187,10 @@ def decode_state(data: bytes) -> LeadState:
         owner,
         ho,
     ) = doc
-    s = LeadState(lead_id)
+    # Every slot is set here, without LeadState.__init__'s defaults first (hot path: the
+    # worker decodes the state of each lead a batch touches).
+    s = _new_state(LeadState)
+    s.lead_id = lead_id
     s.stage = STAGES[stage]
     s.score_sum = float(score_sum)
     s.anchor = anchor
@@ -194,8 +205,10 @@ def decode_state(data: bytes) -> LeadState:
     s.criteria = tuple(criteria)
     s.pcrit = pcrit
     s.pv = pv
-    s.history = [(ti, clock - dt) for ti, dt in zip(hist[::2], hist[1::2], strict=True)]
-    s.counts = dict(zip(counts[::2], counts[1::2], strict=True))
+    it = iter(hist)
+    s.history = [(ti, clock - dt) for ti, dt in zip(it, it, strict=True)]
+    it = iter(counts)
+    s.counts = dict(zip(it, it, strict=True))
     s.campaigns = campaigns
     s.first_touch = first_touch
     s.last_touch = last_touch
@@ -205,14 +218,28 @@ def decode_state(data: bytes) -> LeadState:
     s.seen = _unpack_seen(seen)
     s.disq_rule = disq_rule
     s.owner = owner
+    s.models = {}
+    s.ho_model = None
     if ho:
-        s.ho_at, s.ho_due, s.ho_queue, s.ho_path, s.ho_score, flags, s.ho_contact = ho
-        s.ho_score = float(s.ho_score)
+        s.ho_at, s.ho_due, s.ho_queue, s.ho_path, ho_score, flags, s.ho_contact = ho
+        s.ho_score = float(ho_score)
         s.ho_escalated = bool(flags & 1)
         s.ho_contact_reported = bool(flags & 2)
         s.ho_accepted = bool(flags & 4)
         s.ho_closed = bool(flags & 8)
         s.ho_esc_breached = bool(flags & 16)
+    else:
+        s.ho_at = None
+        s.ho_due = 0
+        s.ho_queue = ""
+        s.ho_path = ""
+        s.ho_score = 0.0
+        s.ho_escalated = False
+        s.ho_esc_breached = False
+        s.ho_contact = None
+        s.ho_contact_reported = False
+        s.ho_accepted = False
+        s.ho_closed = False
     if extra is not None:
         s.ho_model, rows = extra
         for name, score_sum, m_anchor, m_contrib, m_caps in rows:
