@@ -91,8 +91,8 @@ def test_the_recovery_calls_the_hook_for_active_offsets_only() -> None:
 
     recovery.active_offsets[tp] = 5
     recovery.standby_offsets[tp] = 5
-    asyncio.run(recovery._build_offsets(Consumer(), {tp}, recovery.standby_offsets, "standby"))  # noqa: SLF001
-    asyncio.run(recovery._build_offsets(Consumer(), {tp}, recovery.active_offsets, "active"))  # noqa: SLF001
+    asyncio.run(recovery._build_offsets(Consumer(), {tp}, recovery.standby_offsets, "standby"))
+    asyncio.run(recovery._build_offsets(Consumer(), {tp}, recovery.active_offsets, "active"))
     assert calls == ["active"]
 
 
