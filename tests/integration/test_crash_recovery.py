@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 import re
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -136,3 +137,45 @@ def test_a_worker_that_lost_its_data_dir_restores_every_state_in_bulk(
         worker.stop()
     figures = compare_with_offline(settings, records, now, "restored data dir")
     assert figures["differences"] == 0, figures
+
+
+def test_a_standby_replica_takes_over_without_a_bulk_restore(
+        worker_env: dict[str, str], tmp_path: Path) -> None:
+    # B keeps a warm copy of A's partitions: when A dies, B's copy is (nearly) up to date and
+    # Faust's own recovery reads the few records left; a dead standby path would show as a
+    # bulk restore of A's partitions on B (their changelogs hold well over 300 records each)
+    env = {**worker_env, "LEADFLOW_STANDBY_REPLICAS": "1",
+           "LEADFLOW_BULK_RESTORE_MIN_RECORDS": "300"}
+    settings = Settings.from_env(env)
+    create_topics(settings)
+    now = now_ms()
+    records = generate(3_000, 1_500, now, seed=19)
+    leads = sorted({rec["lead_id"] for _, rec in records})
+    a = WorkerProcess({**env, "LEADFLOW_DATA_DIR": str(tmp_path / "a")}, tmp_path / "a.log")
+    b_log = tmp_path / "b.log"
+    b = WorkerProcess({**env, "LEADFLOW_DATA_DIR": str(tmp_path / "b")}, b_log)
+    a.start()
+    b.start()
+    try:
+        a.wait_ready(120)
+        b.wait_ready(120)
+        producer = Producer(settings, records, seconds=2.0)
+        producer.start()
+        producer.join()
+        assert producer.error is None, producer.error
+        wait_caught_up(settings, a)
+        views = _lead_views(a, leads)
+        assert sum(status == 200 for status, _ in views.values()) > 1_000
+        a.kill()
+        deadline = time.monotonic() + 90
+        got: dict[str, tuple[int, Any]] = {}
+        while time.monotonic() < deadline:
+            got = _lead_views(b, leads)
+            if got == views:
+                break
+            time.sleep(1.0)
+        assert got == views, b.tail()
+        assert "bulk changelog restore" not in b_log.read_text(), b.tail()
+    finally:
+        a.kill()
+        b.stop()
