@@ -497,14 +497,42 @@ def recover(run: Run, w: WorkerProcess) -> dict[str, Any]:
     res["rss_mb_after_restart"] = round(rss_mb(w2.proc.pid), 1)  # type: ignore[union-attr]
     w2.kill()
     shutil.rmtree(run.dir / "data0", ignore_errors=True)
+    res["changelog_records"] = changelog_records(run)
     w3 = run.worker()
+    w3.env["LEADFLOW_LOG_LEVEL"] = "INFO"  # for the bulk restore's one summary line
+    logged = w3.log_path.stat().st_size if w3.log_path.exists() else 0
     w3.start()
     res["kill9_wiped_datadir_ready_s"] = round(w3.wait_ready(timeout=900), 2)
+    with open(w3.log_path, "rb") as f:
+        f.seek(logged)
+        lines = f.read().decode(errors="replace")
+    # streams.engine.restore: "bulk changelog restore: N records into P partitions in S s"
+    for n, s in re.findall(r"bulk changelog restore: (\d+) records into \d+ partitions in "
+                           r"([\d.]+) s", lines):
+        res["bulk_restored_records"] = res.get("bulk_restored_records", 0) + int(n)
+        res["bulk_restore_s"] = round(res.get("bulk_restore_s", 0.0) + float(s), 2)
+    if res.get("bulk_restore_s"):
+        res["bulk_restore_records_per_s"] = round(res["bulk_restored_records"]
+                                                  / res["bulk_restore_s"])
     time.sleep(1.0)
     res["rss_mb_after_full_restore"] = round(rss_mb(w3.proc.pid), 1)  # type: ignore[union-attr]
     w3.stop()
     log(f"recovery: {res}")
     return res
+
+
+def changelog_records(run: Run) -> int:
+    """Records in the run's changelog topics (end minus start offsets: what a full restore
+    reads)."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=BROKER)
+    tps = [TopicPartition(t, p) for t in consumer.topics()
+           if t.startswith(run.app_id + "-") and t.endswith("-changelog")
+           for p in consumer.partitions_for_topic(t) or ()]
+    ends, starts = consumer.end_offsets(tps), consumer.beginning_offsets(tps)
+    consumer.close()
+    return sum(ends[tp] - starts[tp] for tp in tps)
 
 
 def bench_recovery(stamp: str, args: argparse.Namespace, out: dict[str, Any]) -> None:
@@ -608,6 +636,10 @@ def table(out: dict[str, Any]) -> str:
         add(f"recovery {k.replace('_', ' ')}: data dir wiped -> ready, s",
             r["kill9_wiped_datadir_ready_s"], "< 60 (1M)",
             verdict(r["kill9_wiped_datadir_ready_s"], GOALS["recovery_s"], False))
+        if r.get("bulk_restore_records_per_s"):
+            add(f"recovery {k.replace('_', ' ')}: bulk restore, records/s "
+                f"({r['bulk_restored_records']:,} of {r.get('changelog_records', 0):,} "
+                f"in {r['bulk_restore_s']} s)", f"{r['bulk_restore_records_per_s']:,}", "", "")
     for k, v in sorted(out.get("memory", {}).items(), key=lambda x: int(x[0].split("_")[2])):
         add(f"worker RSS at {int(k.split('_')[2]):,} leads, MB", v, "< 1536 (1M)",
             verdict(v, GOALS["rss_mb_1m"], False))

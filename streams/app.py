@@ -70,6 +70,9 @@ def faust_config(settings: Settings) -> dict[str, Any]:
         # A warm copy of each state partition on another worker (LEADFLOW_STANDBY_REPLICAS):
         # a failover is ready in seconds instead of a full changelog restore.
         "table_standby_replicas": settings.standby_replicas,
+        # Faust's recovery, with a bulk changelog restore of far-behind active partitions
+        # first (streams.engine.restore; the app's ``restore_actives``).
+        "TableManager": faust_private.RestoringTableManager,
         "logging_config": None,
         # Faust's Monitor without its per-message bookkeeping (nothing reads it).
         "Monitor": "streams.engine.monitor:LeanMonitor",
@@ -82,6 +85,8 @@ class LeadflowApp(faust.App):
 
     input_commits: InputCommits | None = None
     web_token: str | None = None
+    # called by faust_private.RestoringRecovery (None: Faust's recovery alone)
+    restore_actives: faust_private.RestoreActives | None = None
 
     def _new_web(self) -> Any:
         from streams.web_guard import harden
@@ -114,6 +119,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
         shadow_policy = load_policy(settings.shadow_policy_path)
     app = LeadflowApp(settings.app_id, **faust_config(settings))
     app.web_token = settings.web_token
+    if settings.bulk_restore_min_records > 0:
+        from streams.engine import restore_faust
+
+        app.restore_actives = restore_faust.hook(aiokafka_config(settings, "restore"),
+                                                 settings.bulk_restore_min_records)
     runtime = Runtime(
         settings=settings,
         clock=clock or system_clock(settings.clock_offset_seconds),

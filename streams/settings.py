@@ -123,6 +123,10 @@ class Settings:
     # whole changelog. Each one costs its worker a copy of the state and reading the
     # changelog as it is written.
     standby_replicas: int = 0
+    # A state partition whose local RocksDB is at least this many changelog records behind
+    # (a lost data dir, a new owner) is restored in bulk (streams.engine.restore) before
+    # Faust's per-record recovery reads the rest; 0 leaves it all to Faust.
+    bulk_restore_min_records: int = 1000
     # Static group membership (e.g. the StatefulSet pod name): a restarted worker takes its
     # partitions back at once, without a rebalance.
     instance_id: str | None = None
@@ -340,6 +344,8 @@ def _read(environ: Mapping[str, str]) -> Settings:
         connect_timeout=_get(env, "CONNECT_TIMEOUT_S", _float_in(0.5, 600.0), 10.0),
         instance_id=_get(env, "INSTANCE_ID", _app_id, None),
         standby_replicas=_get(env, "STANDBY_REPLICAS", _int_in(0, 8), 0),
+        bulk_restore_min_records=_get(env, "BULK_RESTORE_MIN_RECORDS",
+                                      _int_in(0, 1_000_000_000), 1000),
         sla_clock=_get(env, "SLA_CLOCK", _choice(("wall", "event"), upper=False), "wall"),
         max_idle_ms=_get(env, "MAX_IDLE_MS", _int_in(0, 3_600_000), 2000),
         clock_offset_seconds=_get(env, "CLOCK_OFFSET_SECONDS", _float_in(-1e9, 1e9), 0.0),
@@ -358,7 +364,7 @@ KNOWN_VARIABLES: frozenset[str] = frozenset(
         "SASL_PASSWORD", "SSL_CAFILE", "SSL_CHECK_HOSTNAME", "LOG_LEVEL", "LOG_FORMAT",
         "SLA_CHECK_INTERVAL", "KPI_FLUSH_INTERVAL", "CLOCK_OFFSET_SECONDS", "SLA_CLOCK",
         "MAX_IDLE_MS", "SESSION_TIMEOUT", "INSTANCE_ID", "ERASURE_COMPACTION_SECONDS",
-        "STALL_TIMEOUT", "CONNECT_TIMEOUT_S", "STANDBY_REPLICAS",
+        "STALL_TIMEOUT", "CONNECT_TIMEOUT_S", "STANDBY_REPLICAS", "BULK_RESTORE_MIN_RECORDS",
         # Read by deploy/kafka/kafka.sh only; known here so a worker does not refuse them.
         "KAFKA_PORT", "KAFKA_CONTROLLER_PORT", "KAFKA_HOME", "KAFKA_HEAP",
         "KAFKA_START_TIMEOUT", "KAFKA_SASL_PORT", "KAFKA_SSL_KEYSTORE",

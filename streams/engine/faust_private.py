@@ -3,22 +3,26 @@
 leadflow needs a few things neither library exposes: the offsets Faust believes committed,
 the two methods its commit calls (to commit only what leadflow marked done), aiokafka's
 producer for its batch API and its partitioner, the RocksDB store's raw byte methods (to
-write a batch's state the way Faust's changelog restore does), and Faust's "current event"
-(which picks the partition a table write lands in). Each use is a one-line function below;
-``MEMBERS`` lists them per class, and ``tests/unit/engine/test_faust_private.py`` checks
-that the installed Faust and aiokafka still have every one (faust-streaming is pinned
-``<0.16`` in pyproject.toml for the same reason). ruff's SLF001 is on everywhere else.
+write a batch's state the way Faust's changelog restore does), Faust's "current event"
+(which picks the partition a table write lands in), and the step of Faust's recovery where
+the active partitions' start offsets are known (the bulk restore runs there). Each use is a
+one-line function (or override) below; ``MEMBERS`` lists them per class, and
+``tests/unit/engine/test_faust_private.py`` checks that the installed Faust and aiokafka
+still have every one (faust-streaming is pinned ``<0.16`` in pyproject.toml for the same
+reason). ruff's SLF001 is on everywhere else.
 """
 
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextvars import Token
 from typing import Any
 
 import faust
 from faust.streams import _current_event
+from faust.tables.manager import TableManager
+from faust.tables.recovery import Recovery
 
 TP = Any  # Faust's TopicPartition
 
@@ -34,6 +38,8 @@ MEMBERS: dict[str, tuple[str, ...]] = {
     "faust.stores.rocksdb:Store": ("_set", "_del", "_contains", "_db_for_partition",
                                    "_dbs_for_actives"),
     "faust.streams": ("_current_event",),
+    "faust.tables.recovery:Recovery": ("_build_offsets",),
+    "faust.tables.manager:TableManager": ("_recovery",),
 }
 
 
@@ -123,6 +129,11 @@ def store_write(store: Any, key: bytes, value: bytes | None) -> None:
         store[key] = value
 
 
+def partition_database(store: Any, partition: int) -> Any:
+    """The RocksDB database of one partition (opened if it is not yet)."""
+    return store._db_for_partition(partition)
+
+
 def active_databases(store: Any) -> Iterator[Any] | None:
     """The RocksDB databases of the partitions this worker owns (None: not RocksDB)."""
     actives = getattr(store, "_dbs_for_actives", None)
@@ -138,3 +149,34 @@ def set_current_event(event: Any) -> Token[Any]:
 
 def reset_current_event(token: Token[Any]) -> None:
     _current_event.reset(token)
+
+
+# -- recovery ----------------------------------------------------------------------------
+
+# ``restore_actives(recovery, tps, offsets)``: may restore the active changelog partitions
+# ``tps`` by other means and move their start ``offsets`` (Faust's Counter) past what it did.
+RestoreActives = Callable[[Any, set[TP], Any], Awaitable[None]]
+
+
+class RestoringRecovery(Recovery):
+    """Faust's recovery, which calls the app's ``restore_actives`` once the active
+    partitions' start offsets are built and before Faust seeks them: Faust's own per-record
+    recovery then reads only what is left."""
+
+    async def _build_offsets(self, consumer: Any, tps: set[TP], destination: Any,
+                             title: str) -> None:
+        await super()._build_offsets(consumer, tps, destination, title)
+        restore: RestoreActives | None = getattr(self.app, "restore_actives", None)
+        if restore is not None and destination is self.active_offsets and tps:
+            await restore(self, tps, destination)
+
+
+class RestoringTableManager(TableManager):
+    """Faust's table manager with ``RestoringRecovery`` (``TableManager`` setting)."""
+
+    @property
+    def recovery(self) -> Any:
+        if self._recovery is None:
+            self._recovery = RestoringRecovery(self.app, self, beacon=self.beacon,
+                                               loop=self.loop)
+        return self._recovery
