@@ -18,6 +18,7 @@ from streams.domain import Policy, load_policy
 from streams.engine import faust_private
 from streams.engine.commits import InputCommits
 from streams.engine.delivery import Send, deliver_all
+from streams.engine.fetch import Sink, divert_inputs
 from streams.runtime import Runtime
 from streams.settings import Settings
 
@@ -82,6 +83,8 @@ class LeadflowApp(faust.App):
 
     input_commits: InputCommits | None = None
     web_token: str | None = None
+    # the engine's sink for whole fetches of these topics (streams.engine.fetch)
+    input_sink: tuple[frozenset[str], Sink] | None = None
 
     def _new_web(self) -> Any:
         from streams.web_guard import harden
@@ -92,6 +95,8 @@ class LeadflowApp(faust.App):
         consumer = faust_private.base_new_consumer(self)
         if self.input_commits is not None:
             self.input_commits.install(consumer, lambda: self.consumer_generation_id)
+        if self.input_sink is not None:
+            divert_inputs(self, consumer, *self.input_sink)
         return consumer
 
 
