@@ -161,9 +161,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     _setup_metrics(runtime)
     engine = runtime.extras["engine_metrics"]
 
-    async def deliver(sends: Sequence[Send]) -> dict[tuple[str, int], int]:
+    async def deliver(sends: Sequence[Send], atomic: bool = False
+                      ) -> dict[tuple[str, int], int]:
         producer = faust_private.aiokafka_producer(app.producer)  # for its batch API
-        return await deliver_all(producer, sends, on_sent=engine.count_sent)
+        return await deliver_all(producer, sends, atomic=atomic, on_sent=engine.count_sent)
 
     runtime.deliver = deliver
     app.leadflow = runtime  # type: ignore[attr-defined]

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("leadflow.engine")
 
 STOP_GRACE = 30.0
+FETCH_SLICE = 1000  # records per runner batch (streams.engine.fetch hands over whole fetches)
 EXIT_BATCH_FAILED = 70
 
 
@@ -116,7 +117,7 @@ class TableStore:
         # same ids).
         timers, states = lead_writes(result, progress, leads, deadlines)
         await timers.apply(runtime.deliver, along=sends)
-        await states.apply(runtime.deliver)
+        await states.apply(runtime.deliver, atomic=True)  # with the progress records
         runtime.kpis.observe(result.outputs)
         # The KPI table's changelog records (written the Faust way) are in Kafka before
         # the batch is committed, too.
@@ -222,8 +223,13 @@ class LiveRunner:
                            for r in batch)
             if sensor is not None:
                 sensor.received[topic] += len(batch)
-        with metrics.time_processing(len(records)):
-            await guarded(self.runner.run(records))
+        # A fetch can hold a thousand records or more per partition: the runner takes
+        # them in slices, so that one partition's state writes of a batch stay one record
+        # batch well under the changelog's size limit (streams.tables).
+        for start in range(0, len(records), FETCH_SLICE):
+            part = records[start:start + FETCH_SLICE]
+            with metrics.time_processing(len(part)):
+                await guarded(self.runner.run(part))
 
     async def feed(self, events: Iterable[faust.EventT[bytes]]) -> None:
         """A batch from the agent's stream (only if a record ever comes that way: the
