@@ -18,7 +18,7 @@ from streams.domain import Policy, load_policy
 from streams.engine import faust_private
 from streams.engine.commits import InputCommits
 from streams.engine.delivery import Send, deliver_all
-from streams.engine.fetch import Sink, divert_inputs
+from streams.engine.fetch import FetchWaitClock, Sink, divert_inputs
 from streams.runtime import Runtime
 from streams.settings import Settings
 
@@ -84,7 +84,7 @@ class LeadflowApp(faust.App):
     input_commits: InputCommits | None = None
     web_token: str | None = None
     # the engine's sink for whole fetches of these topics (streams.engine.fetch)
-    input_sink: tuple[frozenset[str], Sink] | None = None
+    input_sink: tuple[frozenset[str], Sink, FetchWaitClock] | None = None
 
     def _new_web(self) -> Any:
         from streams.web_guard import harden

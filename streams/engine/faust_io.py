@@ -22,6 +22,7 @@ from streams.engine import faust_private
 from streams.engine.accounts import AccountSignals
 from streams.engine.delivery import Send
 from streams.engine.events import PartitionRef, at_event
+from streams.engine.fetch import FetchWaitClock
 from streams.engine.runner import TP, BatchRunner, Progress, RunnerConfig
 from streams.engine.shadow import SHADOW_TAG
 from streams.engine.state_writes import TableWrites
@@ -192,8 +193,10 @@ class LiveRunner:
 
         from streams.engine.shadow_faust import shadow_runner  # (imports this module)
 
+        waits = FetchWaitClock()
         self.runner = BatchRunner(processor, FaustConsumer(app, runtime),
                                   TableStore(app, runtime), config, runtime.clock,
+                                  monotonic=waits,
                                   on_batch=on_batch, on_resync=metrics.count_resync,
                                   shadow=shadow_runner(app, runtime),
                                   accounts=AccountSignals.for_policy(
@@ -205,7 +208,7 @@ class LiveRunner:
         self._refs: dict[tuple[str, int], PartitionRef] = {}
         runtime.extras["runner"] = self.runner
         # whole fetches of the inputs, below Faust's per-event stream (streams.engine.fetch)
-        app.input_sink = (frozenset(self.source_of), self.feed_fetched)  # type: ignore[attr-defined]
+        app.input_sink = (frozenset(self.source_of), self.feed_fetched, waits)  # type: ignore[attr-defined]
 
     async def feed_fetched(self, fetched: Sequence[tuple[Any, Sequence[Any]]]) -> None:
         """One fetch's records of the input partitions (aiokafka records, per partition in

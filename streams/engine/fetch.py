@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
@@ -38,13 +39,35 @@ Sink = Callable[[Fetched], Awaitable[None]]
 BATCH_WAIT_ON_REVOKE = 60.0  # seconds a rebalance waits for the batch in flight
 
 
-def divert_inputs(app: Any, consumer: Any, topics: frozenset[str], sink: Sink) -> None:
+class FetchWaitClock:
+    """Seconds the fetcher loop spent waiting for records to arrive: the clock of the
+    merge's bounded wait for a lagging input (contract 1b, ``LEADFLOW_MAX_IDLE_MS``).
+
+    The loop fetches, hands the fetch over, and only then fetches again: while the engine
+    processes a large fetch (or Faust hands the other topics' records to a busy agent) no
+    input can deliver anything, and that time must not count as the input's silence, or
+    a backlog's partitions overtake each other whenever a batch is slow."""
+
+    def __init__(self) -> None:
+        self.waited = 0.0
+
+    def __call__(self) -> float:
+        return self.waited
+
+
+def divert_inputs(app: Any, consumer: Any, topics: frozenset[str], sink: Sink,
+                  clock: FetchWaitClock | None = None) -> None:
     """Make ``consumer`` hand each fetch's records of ``topics`` to ``sink``."""
     idle = asyncio.Event()
     idle.set()
 
     async def getmany(timeout: float) -> AsyncIterator[tuple[TP, Any]]:
-        records, active = await faust_private.wait_next_records(consumer, timeout)
+        started = time.monotonic()
+        try:
+            records, active = await faust_private.wait_next_records(consumer, timeout)
+        finally:
+            if clock is not None:
+                clock.waited += time.monotonic() - started
         generation = app.consumer_generation_id
         if records is None or consumer.should_stop:
             return

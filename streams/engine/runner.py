@@ -109,6 +109,8 @@ class BatchRunner:
         self.store = store
         self.config = config
         self.wall_clock = wall_clock
+        # the clock of the merges' bounded waits (the live worker's counts only the time it
+        # spent waiting for records to arrive: streams.engine.fetch.FetchWaitClock)
         self.monotonic = monotonic
         self.on_batch = on_batch  # metrics, KPIs, logs: (result, idle waits by input)
         self.on_resync = on_resync
@@ -280,9 +282,10 @@ class BatchRunner:
         idle: dict[str, int] = {}
         event_clock = self.event_clock
         accounts = self.accounts
-        check_wall = not event_clock and mono - self._wall_checked >= self.config.wall_check_every
+        real = time.monotonic()
+        check_wall = not event_clock and real - self._wall_checked >= self.config.wall_check_every
         if check_wall:
-            self._wall_checked = mono
+            self._wall_checked = real
         for p, merge in self.merges.items():
             caught_up = self._caught_up(p)
             before = merge.stream_time
@@ -322,6 +325,11 @@ class BatchRunner:
                                        ref or self._ref(p))
             for name, n in merge.idle_waits.items():
                 idle[name] = idle.get(name, 0) + n
+                log.warning("partition %d: gave up waiting for %s (nothing of it read for "
+                            "%.1f s, %d record(s) of it unread); its records may now come "
+                            "after later ones of the other input", p, name,
+                            self.config.max_idle, self._unread((self.config.topics[name], p)),
+                            extra={"event": "idle_wait", "partition": p, "input": name})
             merge.idle_waits.clear()
         result = batch.result
         if (not done and not result.states and not result.outbound and not idle
@@ -349,6 +357,13 @@ class BatchRunner:
             return
         batch.tick(lead_id, rec, now)
         merge.schedule(lead_id, batch.deadline(lead_id))
+
+    def _unread(self, tp: TP) -> int:
+        end = self.consumer.highwater(tp)
+        position = self.cursors.expected(tp)
+        if position is None:
+            position = self.consumer.committed(tp) or 0
+        return max(0, (end or 0) - position)
 
     def _offsets(self, partition: int, merge: PartitionMerge) -> dict[str, int]:
         """Per input of the partition, the offset after the last record its states

@@ -144,19 +144,23 @@ def test_accounts_backlog_with_sigkills_equals_replay(worker_env: dict[str, str]
     send_backlog(settings, records)
     total = lag(settings)
     lags_at_kill = []
+    idle_waits: list[float] = []
     worker = WorkerProcess(env, tmp_path / "worker-0.log").start()
     try:
         for n in range(1, 3):
             wait_lag_below(settings, worker, total * (3 - n) // 3)
             lags_at_kill.append(lag(settings))
+            idle_waits.append(idle_waits_of(worker))
             worker.kill()
             worker = WorkerProcess(env, tmp_path / f"worker-{n}.log").start()
         worker.wait_ready(120)
         wait_caught_up(settings, worker, timeout=400)
         wait_accounts_caught_up(settings)
+        idle_waits.append(idle_waits_of(worker))
     finally:
         worker.stop()
-    print(f"\n[accounts backlog + 2 SIGKILLs] lag at each kill: {lags_at_kill}")
+    print(f"\n[accounts backlog + 2 SIGKILLs] lag at each kill: {lags_at_kill}; idle waits "
+          f"given up per worker: {idle_waits}")
     assert len(lags_at_kill) == 2 and min(lags_at_kill) > 0, lags_at_kill
     figures = compare_with_offline(settings, records, now, "accounts 20k, 2 SIGKILLs",
                                    policy=ACCOUNTS_POLICY)

@@ -120,3 +120,26 @@ def test_a_rebalance_waits_for_the_batch_in_flight() -> None:
     asyncio.run(scenario())
     assert order == ["batch starts", "batch done", "rebalance goes on"]
     assert consumer.waited == 1  # and Faust's own wait_empty ran after it
+
+
+def test_the_wait_clock_counts_only_time_spent_waiting_for_records() -> None:
+    """Processing a fetch (or handing Faust the other topics' records) is not an input's
+    silence: the merge's bounded wait must not run out while the worker is busy."""
+    from streams.engine.fetch import FetchWaitClock
+
+    ev = TP("ev", 0)
+
+    class SlowFetch(FakeConsumer):
+        async def _wait_next_records(self, timeout: float) -> tuple[Any, Any]:
+            await asyncio.sleep(0.02)  # waiting for the broker
+            return await super()._wait_next_records(timeout)
+
+    consumer = SlowFetch([{ev: _records(1)}])
+    clock = FetchWaitClock()
+
+    async def sink(fetched: Any) -> None:
+        await asyncio.sleep(0.2)  # a slow batch
+
+    divert_inputs(FakeApp(), consumer, frozenset({"ev"}), sink, clock)
+    asyncio.run(_drain(consumer))
+    assert 0.02 <= clock() < 0.15
