@@ -119,6 +119,7 @@ class BatchRunner:
         self.cursors = PartitionCursors()
         self.merges: dict[int, PartitionMerge] = {}
         self.generation: int | None = None
+        self.assigned: set[TP] = set()  # the input partitions of this generation
         self.lock = asyncio.Lock()
         self.event_clock = config.sla_clock == "event"
         self._wall_checked = float("-inf")
@@ -161,7 +162,7 @@ class BatchRunner:
         self.merges.clear()
         self.generation = generation
         self.cursors.start_generation(generation)
-        assigned = {(tp[0], tp[1]) for tp in self.consumer.assignment()}
+        assigned = self.assigned = {(tp[0], tp[1]) for tp in self.consumer.assignment()}
         targets = {tp: off for tp, off in resume.items() if tp in assigned}
         events_topic = self.config.topics["events"]
         partitions = sorted(p for t, p in assigned if t == events_topic)
@@ -210,8 +211,13 @@ class BatchRunner:
         decode = self.processor.decode
         rank = self.rank
         mono = self.monotonic()
+        assigned = self.assigned
         for rec in records:
             tp = (rec.topic, rec.partition)
+            if tp not in assigned:
+                # fetched before a rebalance took the partition away: its new owner reads
+                # it (processing it here too would write its states from two workers)
+                continue
             verdict = self.cursors.classify(tp, rec.offset, committed)
             if verdict is not Verdict.PROCESS:
                 # not ours to apply, but the input is delivering: not idle

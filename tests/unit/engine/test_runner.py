@@ -248,3 +248,13 @@ def test_a_crash_between_the_deadlines_and_the_states_fires_the_older_deadline()
     asyncio.run(again.run(second))
     assert _ids(store) == _ids(expected)
     assert store.states == expected.states
+
+
+def test_records_of_a_partition_no_longer_assigned_are_not_applied() -> None:
+    """A fetch made before a rebalance can still hold records of a partition the rebalance
+    gave to another worker: only that worker may apply them."""
+    runner, consumer, store = _runner()
+    consumer.ends = {("ev", 0): 1, ("out", 0): 0, ("ev", 1): 1, ("out", 1): 0}
+    asyncio.run(runner.run([_inbound("events", 0, lead_event("a", "L1", "EMAIL_OPENED", T0),
+                                     partition=1)]))
+    assert "L1" not in store.states and consumer.commits == {}
