@@ -6,7 +6,7 @@ Agents are discovered explicitly: each module listed in ``agents.ALL`` has an
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import faust
@@ -84,7 +84,8 @@ class LeadflowApp(faust.App):
     input_commits: InputCommits | None = None
     web_token: str | None = None
     # the engine's sink for whole fetches of these topics (streams.engine.fetch)
-    input_sink: tuple[frozenset[str], Sink, FetchWaitClock] | None = None
+    input_sink: tuple[frozenset[str], Sink, FetchWaitClock,
+                      Callable[[], Awaitable[None]]] | None = None
 
     def _new_web(self) -> Any:
         from streams.web_guard import harden

@@ -208,7 +208,12 @@ class LiveRunner:
         self._refs: dict[tuple[str, int], PartitionRef] = {}
         runtime.extras["runner"] = self.runner
         # whole fetches of the inputs, below Faust's per-event stream (streams.engine.fetch)
-        app.input_sink = (frozenset(self.source_of), self.feed_fetched, waits)  # type: ignore[attr-defined]
+        app.input_sink = (frozenset(self.source_of), self.feed_fetched, waits, self.quiesce)  # type: ignore[attr-defined]
+
+    async def quiesce(self) -> None:
+        """Return once no batch (a fetch's, or the poll timer's) is in flight."""
+        async with self.runner.lock:
+            pass
 
     async def feed_fetched(self, fetched: Sequence[tuple[Any, Sequence[Any]]]) -> None:
         """One fetch's records of the input partitions (aiokafka records, per partition in

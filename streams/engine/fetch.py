@@ -56,8 +56,10 @@ class FetchWaitClock:
 
 
 def divert_inputs(app: Any, consumer: Any, topics: frozenset[str], sink: Sink,
-                  clock: FetchWaitClock | None = None) -> None:
-    """Make ``consumer`` hand each fetch's records of ``topics`` to ``sink``."""
+                  clock: FetchWaitClock | None = None,
+                  quiesce: Callable[[], Awaitable[None]] | None = None) -> None:
+    """Make ``consumer`` hand each fetch's records of ``topics`` to ``sink``.
+    ``quiesce``: returns once the engine has no batch in flight (a timer's too)."""
     idle = asyncio.Event()
     idle.set()
 
@@ -108,6 +110,8 @@ def divert_inputs(app: Any, consumer: Any, topics: frozenset[str], sink: Sink,
         # before Faust's last commit of the partitions.
         try:
             await asyncio.wait_for(idle.wait(), timeout=BATCH_WAIT_ON_REVOKE)
+            if quiesce is not None:
+                await asyncio.wait_for(quiesce(), timeout=BATCH_WAIT_ON_REVOKE)
         except TimeoutError:
             log.warning("a batch still runs after %.0f s; the rebalance goes on",
                         BATCH_WAIT_ON_REVOKE)
