@@ -66,6 +66,12 @@ class FaustConsumer:
         consumer: Any = self.app.consumer
         return int((await consumer.earliest_offsets(ftp)).get(ftp) or 0)
 
+    async def end_offsets(self, tps: Sequence[TP]) -> dict[TP, int]:
+        consumer: Any = self.app.consumer
+        ends = await consumer.highwaters(*(TopicPartition(*tp) for tp in tps))
+        return {(tp.topic, tp.partition): int(end) for tp, end in ends.items()
+                if end is not None}
+
     async def seek(self, targets: dict[TP, int]) -> None:
         consumer: Any = self.app.consumer
         await consumer.seek_wait({TopicPartition(*tp): off for tp, off in targets.items()})

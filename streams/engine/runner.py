@@ -48,6 +48,9 @@ class Consumer(Protocol):
     def highwater(self, tp: TP) -> int | None: ...
     async def earliest(self, tp: TP) -> int: ...
     async def seek(self, targets: dict[TP, int]) -> None: ...
+    async def end_offsets(self, tps: Sequence[TP]) -> dict[TP, int]:
+        """The partitions' end offsets, asked of the broker now."""
+        ...
     def mark_done(self, offsets: dict[TP, int], generation: int) -> None: ...
 
 
@@ -254,10 +257,49 @@ class BatchRunner:
 
     # -- the merge -----------------------------------------------------------------------
 
-    def _caught_up(self, partition: int) -> Callable[[str], bool]:
+    def _position(self, tp: TP) -> int:
+        position = self.cursors.expected(tp)
+        if position is None:
+            position = self.consumer.committed(tp)
+        return position or 0
+
+    async def _verified_ends(self) -> dict[TP, int]:
+        """End offsets asked of the broker now, for every input that looks read to its end
+        while another input of its partition has a record waiting on it.
+
+        The consumer's high watermark of a partition is the one its last fetch of that
+        partition saw, and the inputs are fetched independently: a record of one input
+        can arrive from a newer fetch than the other input's high watermark, and records
+        written to the other input before it would then look like they do not exist (an
+        outcome overtaking its lead's events on a live stream). The broker's end offset,
+        asked after the waiting record was fetched, includes every record written before
+        it."""
+        wanted: list[TP] = []
+        topics, consumer = self.config.topics, self.consumer
+        for p, merge in self.merges.items():
+            if not merge.buffered():
+                continue
+            for name, queue in merge.queues.items():
+                if queue:
+                    continue
+                tp = (topics[name], p)
+                end = consumer.highwater(tp)
+                if end is not None and self._position(tp) >= end:
+                    wanted.append(tp)
+        if not wanted:
+            return {}
+        try:
+            return await consumer.end_offsets(wanted)
+        except Exception:  # mid-rebalance: not known to be caught up, wait
+            log.debug("could not ask the end offsets", exc_info=True)
+            return {tp: self._position(tp) + 1 for tp in wanted}
+
+    def _caught_up(self, partition: int, verified: dict[TP, int]
+                   ) -> Callable[[str], bool]:
         """Whether an input of the partition has no unread record. Nothing is read while a
         drain runs, so each answer is asked of the consumer once per drain (the merge asks
-        for every record whose other input's queue is empty)."""
+        for every record whose other input's queue is empty); ``verified``: end offsets
+        just asked of the broker, which override the consumer's."""
         topics, consumer, cursors = self.config.topics, self.consumer, self.cursors
         known: dict[str, bool] = {}
 
@@ -265,7 +307,9 @@ class BatchRunner:
             answer = known.get(name)
             if answer is None:
                 tp = (topics[name], partition)
-                end = consumer.highwater(tp)
+                end = verified.get(tp)
+                if end is None:
+                    end = consumer.highwater(tp)
                 if end is None:  # never fetched: unknown, so not known to be caught up
                     answer = False
                 else:
@@ -279,6 +323,7 @@ class BatchRunner:
         return caught_up
 
     async def _drain(self) -> None:
+        verified = await self._verified_ends()
         now = self.wall_clock()
         mono = self.monotonic()
         batch = self.processor.batch(self.store.load, now)
@@ -293,7 +338,7 @@ class BatchRunner:
         if check_wall:
             self._wall_checked = real
         for p, merge in self.merges.items():
-            caught_up = self._caught_up(p)
+            caught_up = self._caught_up(p, verified)
             before = merge.stream_time
             ref: Any = None
             fired = batch.result.ticks

@@ -258,3 +258,22 @@ def test_records_of_a_partition_no_longer_assigned_are_not_applied() -> None:
     asyncio.run(runner.run([_inbound("events", 0, lead_event("a", "L1", "EMAIL_OPENED", T0),
                                      partition=1)]))
     assert "L1" not in store.states and consumer.commits == {}
+
+
+def test_an_input_that_looks_caught_up_on_a_stale_high_watermark_is_waited_for() -> None:
+    """A live stream: the outcome comes from a newer fetch than the events partition's high
+    watermark; the lead's events written before it are on the broker but not fetched yet.
+    The broker's end offset, asked now, says so: the outcome waits for them."""
+    runner, consumer, store = _runner()
+    events = _mql_story("L1", T0)
+    accept = outcome("o1", "L1", "ACCEPTED", T0 + HOUR)
+    consumer.ends = {("ev", 0): 0, ("out", 0): 1}  # events: nothing seen by the last fetch
+    consumer.broker_ends = {("ev", 0): len(events)}  # but the broker has them
+    asyncio.run(runner.run([_inbound("outcomes", 0, accept)]))
+    assert consumer.end_queries == 1
+    assert store.outputs == [] and consumer.commits == {}  # waits: not "unknown lead"
+    consumer.ends[("ev", 0)] = len(events)
+    asyncio.run(runner.run([_inbound("events", i, e) for i, e in enumerate(events)]))
+    stages = [(o.from_stage, o.to_stage) for o in store.outputs
+              if type(o).__name__ == "StageTransition"]
+    assert stages[-1] == ("MQL", "SAL")
