@@ -21,6 +21,8 @@ POLL_EVERY = 0.1  # seconds: how often a waiting partition looks again between b
 def attach(app: faust.App, runtime: Runtime) -> None:
     runner = LiveRunner(app, runtime)
 
+    # The agent subscribes the worker to its inputs; their fetches go to the runner whole,
+    # below Faust's per-event stream (streams.engine.fetch). Its stream stays as a fallback.
     @app.agent(runtime.topics.inputs, name="score-leads", concurrency=1)
     async def score_leads(stream: faust.StreamT[bytes]) -> None:
         async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN):  # type: ignore[attr-defined]

@@ -6,7 +6,7 @@ Agents are discovered explicitly: each module listed in ``agents.ALL`` has an
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import faust
@@ -18,6 +18,7 @@ from streams.domain import Policy, load_policy
 from streams.engine import faust_private
 from streams.engine.commits import InputCommits
 from streams.engine.delivery import Send, deliver_all
+from streams.engine.fetch import FetchWaitClock, Sink, divert_inputs
 from streams.runtime import Runtime
 from streams.settings import Settings
 
@@ -87,6 +88,9 @@ class LeadflowApp(faust.App):
     web_token: str | None = None
     # called by faust_private.RestoringRecovery (None: Faust's recovery alone)
     restore_actives: faust_private.RestoreActives | None = None
+    # the engine's sink for whole fetches of these topics (streams.engine.fetch)
+    input_sink: tuple[frozenset[str], Sink, FetchWaitClock,
+                      Callable[[], Awaitable[None]]] | None = None
 
     def _new_web(self) -> Any:
         from streams.web_guard import harden
@@ -97,6 +101,8 @@ class LeadflowApp(faust.App):
         consumer = faust_private.base_new_consumer(self)
         if self.input_commits is not None:
             self.input_commits.install(consumer, lambda: self.consumer_generation_id)
+        if self.input_sink is not None:
+            divert_inputs(self, consumer, *self.input_sink)
         return consumer
 
 
@@ -166,9 +172,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     _setup_metrics(runtime)
     engine = runtime.extras["engine_metrics"]
 
-    async def deliver(sends: Sequence[Send]) -> dict[tuple[str, int], int]:
+    async def deliver(sends: Sequence[Send], atomic: bool = False
+                      ) -> dict[tuple[str, int], int]:
         producer = faust_private.aiokafka_producer(app.producer)  # for its batch API
-        return await deliver_all(producer, sends, on_sent=engine.count_sent)
+        return await deliver_all(producer, sends, atomic=atomic, on_sent=engine.count_sent)
 
     runtime.deliver = deliver
     app.leadflow = runtime  # type: ignore[attr-defined]

@@ -3,14 +3,13 @@ clocks. Built once by ``create_app``."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from streams.clock import Clock
 from streams.codecs import AvroCodecs
 from streams.domain import Policy
-from streams.engine.delivery import Send
+from streams.engine.delivery import Deliver
 from streams.settings import Settings
 
 if TYPE_CHECKING:
@@ -42,8 +41,7 @@ class Runtime:
     account_kpis: AccountKpis | None = None
     # Sends records in batches and waits for Kafka's acks (streams.engine.delivery), set by
     # create_app: last offset per (topic, partition).
-    deliver: Callable[[Sequence[Send]], Awaitable[dict[tuple[str, int], int]]] = field(
-        init=False)
+    deliver: Deliver = field(init=False)
 
     def advance_watermark(self, event_time: int) -> None:
         if event_time > self.watermark:

@@ -49,6 +49,9 @@ class Tables:
     accounts: TableT[bytes, bytes] | None = None
 
 
+STATE_BATCH_MAX_BYTES = 16 * 1024 * 1024
+
+
 def declare(app: faust.App, settings: Settings, *, accounts: bool = False) -> Tables:
     common: dict[str, Any] = {"key_type": bytes, "value_type": bytes,
                               "partitions": settings.partitions}
@@ -56,7 +59,10 @@ def declare(app: faust.App, settings: Settings, *, accounts: bool = False) -> Ta
     # erasure: roll segments often enough and let the cleaner compact eagerly.
     erasure_ms = str(int(settings.erasure_compaction_seconds * 1000))
     leads_changelog = {"segment.ms": erasure_ms, "min.cleanable.dirty.ratio": "0.01",
-                       "max.compaction.lag.ms": erasure_ms}
+                       "max.compaction.lag.ms": erasure_ms,
+                       # a batch's states of one partition go in one record batch (with
+                       # the partition's progress record): room for a large batch
+                       "max.message.bytes": str(STATE_BATCH_MAX_BYTES)}
     shadow = settings.shadow_policy_path is not None
     return Tables(
         leads=app.Table("leads", help="Per-lead state", extra_topic_configs=leads_changelog,

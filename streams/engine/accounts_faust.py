@@ -59,7 +59,7 @@ class AccountTableStore:
         writes = TableWrites()
         for account_id, (state, rec) in result.states.items():
             writes.put(table, rec.partition, rec.ref, account_id.encode(), state.encode())
-        await writes.apply(runtime.deliver)
+        await writes.apply(runtime.deliver, atomic=True)
         if result.outputs:  # account KPIs (the Faust way): in Kafka before the commit
             runtime.kpis.observe_accounts(result.outputs)
             await self.app.producer.flush()

@@ -22,6 +22,7 @@ from streams.engine import faust_private
 from streams.engine.accounts import AccountSignals
 from streams.engine.delivery import Send
 from streams.engine.events import PartitionRef, at_event
+from streams.engine.fetch import FetchWaitClock
 from streams.engine.runner import TP, BatchRunner, Progress, RunnerConfig
 from streams.engine.shadow import SHADOW_TAG
 from streams.engine.state_writes import TableWrites
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("leadflow.engine")
 
 STOP_GRACE = 30.0
+FETCH_SLICE = 1000  # records per runner batch (streams.engine.fetch hands over whole fetches)
 EXIT_BATCH_FAILED = 70
 
 
@@ -63,6 +65,12 @@ class FaustConsumer:
         ftp = TopicPartition(*tp)
         consumer: Any = self.app.consumer
         return int((await consumer.earliest_offsets(ftp)).get(ftp) or 0)
+
+    async def end_offsets(self, tps: Sequence[TP]) -> dict[TP, int]:
+        consumer: Any = self.app.consumer
+        ends = await consumer.highwaters(*(TopicPartition(*tp) for tp in tps))
+        return {(tp.topic, tp.partition): int(end) for tp, end in ends.items()
+                if end is not None}
 
     async def seek(self, targets: dict[TP, int]) -> None:
         consumer: Any = self.app.consumer
@@ -116,7 +124,7 @@ class TableStore:
         # same ids).
         timers, states = lead_writes(result, progress, leads, deadlines)
         await timers.apply(runtime.deliver, along=sends)
-        await states.apply(runtime.deliver)
+        await states.apply(runtime.deliver, atomic=True)  # with the progress records
         runtime.kpis.observe(result.outputs)
         # The KPI table's changelog records (written the Faust way) are in Kafka before
         # the batch is committed, too.
@@ -191,19 +199,55 @@ class LiveRunner:
 
         from streams.engine.shadow_faust import shadow_runner  # (imports this module)
 
+        waits = FetchWaitClock()
         self.runner = BatchRunner(processor, FaustConsumer(app, runtime),
                                   TableStore(app, runtime), config, runtime.clock,
+                                  monotonic=waits,
                                   on_batch=on_batch, on_resync=metrics.count_resync,
                                   shadow=shadow_runner(app, runtime),
                                   accounts=AccountSignals.for_policy(
                                       runtime.policy, runtime.settings.partitions))
         self.source_of = runtime.topics.source_of
         self.app = app
+        self.runtime = runtime
         self.is_ready = is_ready
+        self._refs: dict[tuple[str, int], PartitionRef] = {}
         runtime.extras["runner"] = self.runner
+        # whole fetches of the inputs, below Faust's per-event stream (streams.engine.fetch)
+        app.input_sink = (frozenset(self.source_of), self.feed_fetched, waits, self.quiesce)  # type: ignore[attr-defined]
+
+    async def quiesce(self) -> None:
+        """Return once no batch (a fetch's, or the poll timer's) is in flight."""
+        async with self.runner.lock:
+            pass
+
+    async def feed_fetched(self, fetched: Sequence[tuple[Any, Sequence[Any]]]) -> None:
+        """One fetch's records of the input partitions (aiokafka records, per partition in
+        offset order)."""
+        source_of, refs = self.source_of, self._refs
+        records: list[Inbound] = []
+        sensor = self.runtime.extras.get("engine_sensor")
+        for tp, batch in fetched:
+            topic, partition = tp.topic, tp.partition
+            ref = refs.get((topic, partition))
+            if ref is None:  # where the partition's table writes land
+                ref = refs[(topic, partition)] = PartitionRef(topic, partition)
+            source = source_of[topic]
+            records.extend(Inbound(source, topic, partition, r.offset, r.key, r.value, ref)
+                           for r in batch)
+            if sensor is not None:
+                sensor.received[topic] += len(batch)
+        # A fetch can hold a thousand records or more per partition: the runner takes
+        # them in slices, so that one partition's state writes of a batch stay one record
+        # batch well under the changelog's size limit (streams.tables).
+        for start in range(0, len(records), FETCH_SLICE):
+            part = records[start:start + FETCH_SLICE]
+            with metrics.time_processing(len(part)):
+                await guarded(self.runner.run(part))
 
     async def feed(self, events: Iterable[faust.EventT[bytes]]) -> None:
-        """A batch from the agent's stream."""
+        """A batch from the agent's stream (only if a record ever comes that way: the
+        inputs' fetches go to ``feed_fetched``)."""
         source_of = self.source_of
         records = [Inbound(source_of[ev.message.topic], ev.message.topic, ev.message.partition,
                            ev.message.offset, ev.key, ev.value, ev) for ev in events]

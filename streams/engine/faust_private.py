@@ -1,6 +1,8 @@
 """Every private member of Faust and aiokafka that leadflow touches, and only here.
 
-leadflow needs a few things neither library exposes: the offsets Faust believes committed,
+leadflow needs a few things neither library exposes: a whole fetch of records (the input
+partitions' records go to the engine in one piece, not through Faust's per-event stream),
+the offsets Faust believes committed,
 the two methods its commit calls (to commit only what leadflow marked done), aiokafka's
 producer for its batch API and its partitioner, the RocksDB store's raw byte methods (to
 write a batch's state the way Faust's changelog restore does), Faust's "current event"
@@ -30,7 +32,9 @@ TP = Any  # Faust's TopicPartition
 MEMBERS: dict[str, tuple[str, ...]] = {
     "faust.transport.consumer:Consumer": ("_committed_offset", "_new_offset",
                                           "_filter_tps_with_pending_acks", "_acked",
-                                          "_acked_index"),
+                                          "_acked_index", "_wait_next_records",
+                                          "_buffered_partitions"),
+    "faust.transport.drivers.aiokafka:Consumer": ("_to_message",),
     "faust.app.base:App": ("_new_consumer", "_new_web"),
     "faust.transport.drivers.aiokafka:Producer": ("_ensure_producer",),
     "aiokafka.producer.producer:AIOKafkaProducer": ("_partition",),
@@ -75,6 +79,23 @@ def forget_acks(consumer: Any, tp: TP) -> None:
     would only grow)."""
     consumer._acked.pop(tp, None)
     consumer._acked_index.pop(tp, None)
+
+
+async def wait_next_records(consumer: Any, timeout: float) -> tuple[Any, Any]:
+    """One fetch as Faust's own ``getmany`` makes it: (records per partition or None,
+    the active partitions or None)."""
+    return await consumer._wait_next_records(timeout)  # type: ignore[no-any-return]
+
+
+def buffered_partitions(consumer: Any) -> Any:
+    """Partitions Faust stopped fetching because a stream buffer was full (their records
+    already fetched are still delivered)."""
+    return consumer._buffered_partitions
+
+
+def to_message(consumer: Any, tp: TP, record: Any) -> Any:
+    """An aiokafka record as the Faust message its streams receive."""
+    return consumer._to_message(tp, record)
 
 
 def base_new_consumer(app: Any) -> Any:

@@ -33,10 +33,14 @@ def partition_of(key: bytes, partitions: int) -> int:
 
 @dataclass
 class MemoryConsumer:
-    """Offsets as a consumer sees them; ``ends`` are the high watermarks."""
+    """Offsets as a consumer sees them; ``ends`` are the high watermarks its fetches saw,
+    ``broker_ends`` where the broker's logs end now when that is further (a record
+    written after the last fetch of its partition)."""
 
     assigned: set[TP] = field(default_factory=set)
     ends: dict[TP, int] = field(default_factory=dict)
+    broker_ends: dict[TP, int] = field(default_factory=dict)
+    end_queries: int = 0
     commits: dict[TP, int] = field(default_factory=dict)
     gen: int = 1
     seeks: list[dict[TP, int]] = field(default_factory=list)
@@ -55,6 +59,10 @@ class MemoryConsumer:
 
     async def earliest(self, tp: TP) -> int:
         return 0
+
+    async def end_offsets(self, tps: Sequence[TP]) -> dict[TP, int]:
+        self.end_queries += 1
+        return {tp: self.broker_ends.get(tp, self.ends.get(tp, 0)) for tp in tps}
 
     async def seek(self, targets: dict[TP, int]) -> None:
         self.seeks.append(dict(targets))

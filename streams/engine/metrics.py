@@ -162,6 +162,7 @@ def attach(app: faust.App, runtime: Runtime) -> EngineSensor:
 
     sensor = EngineSensor(engine)
     app.sensors.add(sensor)
+    runtime.extras["engine_sensor"] = sensor  # the input fetches bypass its on_message_in
     count_sends(app.producer, engine)
     state: dict[str, Any] = {"ready": False, "lag_series": set()}
 

@@ -48,6 +48,9 @@ class Consumer(Protocol):
     def highwater(self, tp: TP) -> int | None: ...
     async def earliest(self, tp: TP) -> int: ...
     async def seek(self, targets: dict[TP, int]) -> None: ...
+    async def end_offsets(self, tps: Sequence[TP]) -> dict[TP, int]:
+        """The partitions' end offsets, asked of the broker now."""
+        ...
     def mark_done(self, offsets: dict[TP, int], generation: int) -> None: ...
 
 
@@ -109,6 +112,8 @@ class BatchRunner:
         self.store = store
         self.config = config
         self.wall_clock = wall_clock
+        # the clock of the merges' bounded waits (the live worker's counts only the time it
+        # spent waiting for records to arrive: streams.engine.fetch.FetchWaitClock)
         self.monotonic = monotonic
         self.on_batch = on_batch  # metrics, KPIs, logs: (result, idle waits by input)
         self.on_resync = on_resync
@@ -117,6 +122,7 @@ class BatchRunner:
         self.cursors = PartitionCursors()
         self.merges: dict[int, PartitionMerge] = {}
         self.generation: int | None = None
+        self.assigned: set[TP] = set()  # the input partitions of this generation
         self.lock = asyncio.Lock()
         self.event_clock = config.sla_clock == "event"
         self._wall_checked = float("-inf")
@@ -159,7 +165,7 @@ class BatchRunner:
         self.merges.clear()
         self.generation = generation
         self.cursors.start_generation(generation)
-        assigned = {(tp[0], tp[1]) for tp in self.consumer.assignment()}
+        assigned = self.assigned = {(tp[0], tp[1]) for tp in self.consumer.assignment()}
         targets = {tp: off for tp, off in resume.items() if tp in assigned}
         events_topic = self.config.topics["events"]
         partitions = sorted(p for t, p in assigned if t == events_topic)
@@ -208,8 +214,13 @@ class BatchRunner:
         decode = self.processor.decode
         rank = self.rank
         mono = self.monotonic()
+        assigned = self.assigned
         for rec in records:
             tp = (rec.topic, rec.partition)
+            if tp not in assigned:
+                # fetched before a rebalance took the partition away: its new owner reads
+                # it (processing it here too would write its states from two workers)
+                continue
             verdict = self.cursors.classify(tp, rec.offset, committed)
             if verdict is not Verdict.PROCESS:
                 # not ours to apply, but the input is delivering: not idle
@@ -246,10 +257,49 @@ class BatchRunner:
 
     # -- the merge -----------------------------------------------------------------------
 
-    def _caught_up(self, partition: int) -> Callable[[str], bool]:
+    def _position(self, tp: TP) -> int:
+        position = self.cursors.expected(tp)
+        if position is None:
+            position = self.consumer.committed(tp)
+        return position or 0
+
+    async def _verified_ends(self) -> dict[TP, int]:
+        """End offsets asked of the broker now, for every input that looks read to its end
+        while another input of its partition has a record waiting on it.
+
+        The consumer's high watermark of a partition is the one its last fetch of that
+        partition saw, and the inputs are fetched independently: a record of one input
+        can arrive from a newer fetch than the other input's high watermark, and records
+        written to the other input before it would then look like they do not exist (an
+        outcome overtaking its lead's events on a live stream). The broker's end offset,
+        asked after the waiting record was fetched, includes every record written before
+        it."""
+        wanted: list[TP] = []
+        topics, consumer = self.config.topics, self.consumer
+        for p, merge in self.merges.items():
+            if not merge.buffered():
+                continue
+            for name, queue in merge.queues.items():
+                if queue:
+                    continue
+                tp = (topics[name], p)
+                end = consumer.highwater(tp)
+                if end is not None and self._position(tp) >= end:
+                    wanted.append(tp)
+        if not wanted:
+            return {}
+        try:
+            return await consumer.end_offsets(wanted)
+        except Exception:  # mid-rebalance: not known to be caught up, wait
+            log.debug("could not ask the end offsets", exc_info=True)
+            return {tp: self._position(tp) + 1 for tp in wanted}
+
+    def _caught_up(self, partition: int, verified: dict[TP, int]
+                   ) -> Callable[[str], bool]:
         """Whether an input of the partition has no unread record. Nothing is read while a
         drain runs, so each answer is asked of the consumer once per drain (the merge asks
-        for every record whose other input's queue is empty)."""
+        for every record whose other input's queue is empty); ``verified``: end offsets
+        just asked of the broker, which override the consumer's."""
         topics, consumer, cursors = self.config.topics, self.consumer, self.cursors
         known: dict[str, bool] = {}
 
@@ -257,7 +307,9 @@ class BatchRunner:
             answer = known.get(name)
             if answer is None:
                 tp = (topics[name], partition)
-                end = consumer.highwater(tp)
+                end = verified.get(tp)
+                if end is None:
+                    end = consumer.highwater(tp)
                 if end is None:  # never fetched: unknown, so not known to be caught up
                     answer = False
                 else:
@@ -271,6 +323,7 @@ class BatchRunner:
         return caught_up
 
     async def _drain(self) -> None:
+        verified = await self._verified_ends()
         now = self.wall_clock()
         mono = self.monotonic()
         batch = self.processor.batch(self.store.load, now)
@@ -280,11 +333,12 @@ class BatchRunner:
         idle: dict[str, int] = {}
         event_clock = self.event_clock
         accounts = self.accounts
-        check_wall = not event_clock and mono - self._wall_checked >= self.config.wall_check_every
+        real = time.monotonic()
+        check_wall = not event_clock and real - self._wall_checked >= self.config.wall_check_every
         if check_wall:
-            self._wall_checked = mono
+            self._wall_checked = real
         for p, merge in self.merges.items():
-            caught_up = self._caught_up(p)
+            caught_up = self._caught_up(p, verified)
             before = merge.stream_time
             ref: Any = None
             fired = batch.result.ticks
@@ -322,6 +376,11 @@ class BatchRunner:
                                        ref or self._ref(p))
             for name, n in merge.idle_waits.items():
                 idle[name] = idle.get(name, 0) + n
+                log.warning("partition %d: gave up waiting for %s (nothing of it read for "
+                            "%.1f s, %d record(s) of it unread); its records may now come "
+                            "after later ones of the other input", p, name,
+                            self.config.max_idle, self._unread((self.config.topics[name], p)),
+                            extra={"event": "idle_wait", "partition": p, "input": name})
             merge.idle_waits.clear()
         result = batch.result
         if (not done and not result.states and not result.outbound and not idle
@@ -349,6 +408,13 @@ class BatchRunner:
             return
         batch.tick(lead_id, rec, now)
         merge.schedule(lead_id, batch.deadline(lead_id))
+
+    def _unread(self, tp: TP) -> int:
+        end = self.consumer.highwater(tp)
+        position = self.cursors.expected(tp)
+        if position is None:
+            position = self.consumer.committed(tp) or 0
+        return max(0, (end or 0) - position)
 
     def _offsets(self, partition: int, merge: PartitionMerge) -> dict[str, int]:
         """Per input of the partition, the offset after the last record its states

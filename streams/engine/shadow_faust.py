@@ -38,7 +38,7 @@ class ShadowTableStore(TableStore):
         batch = result.batch
         timers, states = lead_writes(batch, progress, leads, deadlines)
         await timers.apply(runtime.deliver)
-        await states.apply(runtime.deliver)
+        await states.apply(runtime.deliver, atomic=True)  # with the progress records
         # (flushed with the live save that follows, before the batch is committed)
         runtime.kpis.observe_shadow(batch.outputs)
 

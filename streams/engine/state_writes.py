@@ -16,16 +16,14 @@ Faust's changelog restore writes); a memory store is a plain mapping.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from faust.types import TP
 
 from streams.engine import faust_private
-from streams.engine.delivery import Send
+from streams.engine.delivery import Deliver, Send
 from streams.engine.events import at_event
-
-Deliver = Callable[[Sequence[Send]], Awaitable[dict[tuple[str, int], int]]]
 
 
 class TableWrites:
@@ -55,9 +53,11 @@ class TableWrites:
     def delete_if_present(self, table: Any, partition: int, ref: Any, key: bytes) -> None:
         self._maybe_deletes.setdefault(partition, (ref, []))[1].append((table, key))
 
-    async def apply(self, deliver: Deliver, along: Sequence[Send] = ()) -> None:
+    async def apply(self, deliver: Deliver, along: Sequence[Send] = (),
+                    atomic: bool = False) -> None:
         """Deliver the changelog records (and ``along``: other records that may go in the
-        same round trip), then write the local store."""
+        same round trip), then write the local store. ``atomic``: each changelog
+        partition's records in one record batch (states with their progress record)."""
         for partition, (ref, candidates) in self._maybe_deletes.items():
             with at_event(ref):  # once per partition, not per key
                 present = [(t, k) for t, k in candidates if faust_private.store_contains(t.data, k)]
@@ -65,7 +65,7 @@ class TableWrites:
                 self._add(table, partition, ref, key, None)
         if not self._sends and not along:
             return
-        last = await deliver([*along, *self._sends] if along else self._sends)
+        last = await deliver([*along, *self._sends] if along else self._sends, atomic)
         for ref, writes in self._local.values():
             with at_event(ref):
                 for table, key, value in writes:

@@ -35,7 +35,8 @@ def test_worker_joins_and_leaves_mid_stream(worker_env: dict[str, str], tmp_path
     a = WorkerProcess({**env, "LEADFLOW_DATA_DIR": str(tmp_path / "a")}, tmp_path / "a.log")
     b = WorkerProcess({**env, "LEADFLOW_DATA_DIR": str(tmp_path / "b")}, tmp_path / "b.log")
     a.start().wait_ready()
-    producer = Producer(settings, records, seconds=24.0)
+    # long enough that b joins and leaves while records still arrive (a keeps up with it)
+    producer = Producer(settings, records, seconds=45.0)
     producer.start()
     answered = failed = 0
     lead = next(r["lead_id"] for logical, r in records if logical == "events")

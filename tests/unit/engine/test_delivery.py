@@ -76,3 +76,54 @@ def test_failed_batches_are_sent_again() -> None:
     last = asyncio.run(deliver_all(producer, sends, backoff=0.01))
     assert sorted(v for log in producer.logs.values() for _, v in log) == [b"a", b"b"]
     assert len(last) == 2
+
+
+def test_atomic_sends_put_each_partitions_records_in_one_batch_whatever_its_size(
+        monkeypatch: Any) -> None:
+    """A batch's states and its partition's progress record: all or nothing in Kafka."""
+    from streams.engine import delivery
+
+    monkeypatch.setattr(delivery, "BatchBuilder", lambda size, *a, **k: FakeBatch(10_000))
+    producer = FakeProducer(capacity=2)  # the producer's own batches hold 2 records
+    sends = [Send("changelog", b"k%d" % i, b"state", partition=0) for i in range(7)]
+    sends.append(Send("changelog", b"\x00progress", b"{}", partition=0))
+    last = asyncio.run(deliver_all(producer, sends, atomic=True))
+    assert producer.batches == 1
+    assert last == {("changelog", 0): 7}
+    # without atomic, the same records need 4 batches (a crash could land some of them)
+    producer = FakeProducer(capacity=2)
+    asyncio.run(deliver_all(producer, sends))
+    assert producer.batches == 4
+
+
+def test_an_atomic_batch_too_large_for_the_topic_goes_in_parts(monkeypatch: Any) -> None:
+    from aiokafka.errors import MessageSizeTooLargeError
+
+    from streams.engine import delivery
+
+    monkeypatch.setattr(delivery, "BatchBuilder", lambda size, *a, **k: FakeBatch(10_000))
+
+    class TooLarge(FakeProducer):
+        async def send_batch(self, batch: FakeBatch, topic: str, *, partition: int) -> Any:
+            if len(batch.records) > 2:
+                fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+                self.batches += 1
+                fut.set_exception(MessageSizeTooLargeError())
+                return fut
+            return await super().send_batch(batch, topic, partition=partition)
+
+    producer = TooLarge(capacity=2)
+    sends = [Send("changelog", b"k%d" % i, b"state", partition=0) for i in range(5)]
+    last = asyncio.run(deliver_all(producer, sends, atomic=True, backoff=0.0))
+    assert last == {("changelog", 0): 4}
+    assert len(producer.logs[("changelog", 0)]) == 5
+
+
+def test_a_whole_batch_has_room_for_all_its_records() -> None:
+    from streams.engine.delivery import _whole_batch
+
+    sends = [Send("changelog", b"lead-%d" % i, b"s" * (100 + i), partition=0)
+             for i in range(500)]
+    batch = _whole_batch(sends)  # aiokafka's own builder, sized for them
+    assert all(batch.append(key=s.key, value=s.value, timestamp=None) is not None
+               for s in sends)

@@ -248,3 +248,32 @@ def test_a_crash_between_the_deadlines_and_the_states_fires_the_older_deadline()
     asyncio.run(again.run(second))
     assert _ids(store) == _ids(expected)
     assert store.states == expected.states
+
+
+def test_records_of_a_partition_no_longer_assigned_are_not_applied() -> None:
+    """A fetch made before a rebalance can still hold records of a partition the rebalance
+    gave to another worker: only that worker may apply them."""
+    runner, consumer, store = _runner()
+    consumer.ends = {("ev", 0): 1, ("out", 0): 0, ("ev", 1): 1, ("out", 1): 0}
+    asyncio.run(runner.run([_inbound("events", 0, lead_event("a", "L1", "EMAIL_OPENED", T0),
+                                     partition=1)]))
+    assert "L1" not in store.states and consumer.commits == {}
+
+
+def test_an_input_that_looks_caught_up_on_a_stale_high_watermark_is_waited_for() -> None:
+    """A live stream: the outcome comes from a newer fetch than the events partition's high
+    watermark; the lead's events written before it are on the broker but not fetched yet.
+    The broker's end offset, asked now, says so: the outcome waits for them."""
+    runner, consumer, store = _runner()
+    events = _mql_story("L1", T0)
+    accept = outcome("o1", "L1", "ACCEPTED", T0 + HOUR)
+    consumer.ends = {("ev", 0): 0, ("out", 0): 1}  # events: nothing seen by the last fetch
+    consumer.broker_ends = {("ev", 0): len(events)}  # but the broker has them
+    asyncio.run(runner.run([_inbound("outcomes", 0, accept)]))
+    assert consumer.end_queries == 1
+    assert store.outputs == [] and consumer.commits == {}  # waits: not "unknown lead"
+    consumer.ends[("ev", 0)] = len(events)
+    asyncio.run(runner.run([_inbound("events", i, e) for i, e in enumerate(events)]))
+    stages = [(o.from_stage, o.to_stage) for o in store.outputs
+              if type(o).__name__ == "StageTransition"]
+    assert stages[-1] == ("MQL", "SAL")

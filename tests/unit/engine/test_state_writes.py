@@ -33,7 +33,7 @@ def test_changelog_then_store_then_persisted_offsets() -> None:
     sent: list[Send] = []
     seen_store_at_delivery: dict[bytes, bytes] = {}
 
-    async def deliver(sends: Sequence[Send]) -> dict[tuple[str, int], int]:
+    async def deliver(sends: Sequence[Send], atomic: bool = False) -> dict[tuple[str, int], int]:
         sent.extend(sends)
         seen_store_at_delivery.update(leads.data)
         return {("leads-changelog", 1): 41, ("deadlines-changelog", 1): 7}
