@@ -211,31 +211,39 @@ class BatchRunner:
     async def _enqueue(self, records: Sequence[Inbound], now: int) -> None:
         gaps: dict[TP, int] = {}
         committed = self.consumer.committed
+        classify = self.cursors.classify
         decode = self.processor.decode
         rank = self.rank
         mono = self.monotonic()
+        merges = self.merges
         assigned = self.assigned
+        last_merge: PartitionMerge | None = None
+        last_name = ""
         for rec in records:
             tp = (rec.topic, rec.partition)
             if tp not in assigned:
                 # fetched before a rebalance took the partition away: its new owner reads
                 # it (processing it here too would write its states from two workers)
                 continue
-            verdict = self.cursors.classify(tp, rec.offset, committed)
+            verdict = classify(tp, rec.offset, committed)
+            name = rec.source
+            merge = merges.get(rec.partition) or self._merge(rec.partition)
             if verdict is not Verdict.PROCESS:
                 # not ours to apply, but the input is delivering: not idle
-                self._merge(rec.partition).touch(rec.source, mono)
+                merge.touch(name, mono)
                 if verdict is Verdict.GAP:
                     gaps.setdefault(tp, rec.offset)
                 continue
-            name = rec.source
             try:
                 lead_id, model = decode(rec, now)
             except CodecError as err:
                 item = Item(UNTIMED, rank[name], rec.offset, rec, error=err)
             else:
                 item = Item(model.occurred_at, rank[name], rec.offset, rec, lead_id, model)
-            self._merge(rec.partition).push(name, item)
+            merge.queues[name].append(item)
+            if merge is not last_merge or name != last_name:  # push()'s bookkeeping, once
+                merge.delivered(name)                        # per run of one input
+                last_merge, last_name = merge, name
         for tp, seen in gaps.items():
             await self._resync(tp, seen)
 
@@ -337,33 +345,37 @@ class BatchRunner:
         check_wall = not event_clock and real - self._wall_checked >= self.config.wall_check_every
         if check_wall:
             self._wall_checked = real
+        apply, deadline = batch.apply, batch.deadline
         for p, merge in self.merges.items():
             caught_up = self._caught_up(p, verified)
             before = merge.stream_time
-            ref: Any = None
             fired = batch.result.ticks
-            while (item := merge.pop_ready(caught_up, mono)) is not None:
+            schedule = merge.schedule
+            last: dict[str, Inbound] = {}  # per input, the last record taken
+            for item in merge.ready(caught_up, mono):
                 rec = item.rec
-                ref = rec.ref
-                merge.applied[rec.source] = rec.offset + 1
+                last[rec.source] = rec
                 if event_clock:
                     while (due := merge.due_before(item.t)) is not None:
                         self._fire(batch, merge, p, due[1], due[0], shadow)
                 if item.error is not None:
                     batch.dead_letter(rec, item.error)
-                else:
-                    assert item.lead_id is not None
-                    if accounts is not None:
-                        known = accounts.before(batch, item.lead_id, rec)
-                    if shadow is None:
-                        batch.apply(rec, item.lead_id, item.model)
-                    else:  # applies it to the live batch too
-                        shadow.apply(rec, item.lead_id, item.model, merge)
-                    if accounts is not None:
-                        accounts.after(batch, item.lead_id, rec, item.t, known,
-                                       merge.stream_time)
-                    merge.schedule(item.lead_id, batch.deadline(item.lead_id))
-                done[(rec.topic, rec.partition)] = rec.offset + 1
+                    continue
+                lead_id = item.lead_id
+                assert lead_id is not None
+                if accounts is not None:
+                    known = accounts.before(batch, lead_id, rec)
+                if shadow is None:
+                    apply(rec, lead_id, item.model)
+                else:  # applies it to the live batch too
+                    shadow.apply(rec, lead_id, item.model, merge)
+                if accounts is not None:
+                    accounts.after(batch, lead_id, rec, item.t, known, merge.stream_time)
+                schedule(lead_id, deadline(lead_id))
+            ref: Any = None
+            for name, rec in last.items():  # each input's records are taken in offset order
+                merge.applied[name] = done[(rec.topic, rec.partition)] = rec.offset + 1
+                ref = rec.ref
             if check_wall:
                 while (due := merge.due_by_wall(now, caught_up)) is not None:
                     self._fire(batch, merge, p, due[1], now, shadow)

@@ -52,13 +52,18 @@ def _encode_caps(caps: dict[int, dict[int, tuple[CapEntry, ...]]], clock: int
     """[type, window, [clock - t, rule, points, rule, points...], ...] per remembered
     window; a rule named like an event type is written as the type's index (like contrib)."""
     rows: list[list[Any]] = []
+    index = EVENT_TYPE_INDEX
     for ti, wins in caps.items():
         for w, counted in wins.items():
             row: list[Any] = [ti, w]
             for t, pts in counted:
+                if len(pts) == 1:  # the common case: one rule (the same list, built at once)
+                    name, p = pts[0]
+                    row.append([clock - t, index.get(name, name), p])
+                    continue
                 e: list[Any] = [clock - t]
                 for name, p in pts:
-                    e += (EVENT_TYPE_INDEX.get(name, name), p)
+                    e += (index.get(name, name), p)
                 row.append(e)
             rows.append(row)
     return rows
