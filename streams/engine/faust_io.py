@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -199,10 +200,11 @@ class LiveRunner:
 
         from streams.engine.shadow_faust import shadow_runner  # (imports this module)
 
+        whole = settings.whole_fetches
         waits = FetchWaitClock()
         self.runner = BatchRunner(processor, FaustConsumer(app, runtime),
                                   TableStore(app, runtime), config, runtime.clock,
-                                  monotonic=waits,
+                                  monotonic=waits if whole else time.monotonic,
                                   on_batch=on_batch, on_resync=metrics.count_resync,
                                   shadow=shadow_runner(app, runtime),
                                   accounts=AccountSignals.for_policy(
@@ -214,7 +216,9 @@ class LiveRunner:
         self._refs: dict[tuple[str, int], PartitionRef] = {}
         runtime.extras["runner"] = self.runner
         # whole fetches of the inputs, below Faust's per-event stream (streams.engine.fetch)
-        app.input_sink = (frozenset(self.source_of), self.feed_fetched, waits, self.quiesce)  # type: ignore[attr-defined]
+        if whole:
+            app.input_sink = (  # type: ignore[attr-defined]
+                frozenset(self.source_of), self.feed_fetched, waits, self.quiesce)
 
     async def quiesce(self) -> None:
         """Return once no batch (a fetch's, or the poll timer's) is in flight."""

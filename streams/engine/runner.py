@@ -217,6 +217,7 @@ class BatchRunner:
         mono = self.monotonic()
         merges = self.merges
         assigned = self.assigned
+        unassigned: dict[TP, int] = {}
         last_merge: PartitionMerge | None = None
         last_name = ""
         for rec in records:
@@ -224,6 +225,7 @@ class BatchRunner:
             if tp not in assigned:
                 # fetched before a rebalance took the partition away: its new owner reads
                 # it (processing it here too would write its states from two workers)
+                unassigned[tp] = unassigned.get(tp, 0) + 1
                 continue
             verdict = classify(tp, rec.offset, committed)
             name = rec.source
@@ -244,6 +246,10 @@ class BatchRunner:
             if merge is not last_merge or name != last_name:  # push()'s bookkeeping, once
                 merge.delivered(name)                        # per run of one input
                 last_merge, last_name = merge, name
+        for tp, n in unassigned.items():
+            log.warning("%d record(s) of %s-%d not applied: the partition is not assigned to "
+                        "this worker in generation %s", n, tp[0], tp[1], self.generation,
+                        extra={"event": "unassigned", "partition": tp[1]})
         for tp, seen in gaps.items():
             await self._resync(tp, seen)
 

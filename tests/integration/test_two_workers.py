@@ -51,7 +51,14 @@ def test_two_workers_split_partitions_and_route_lead_lookups(worker_env: dict[st
             time.sleep(0.5)
         assert (handoffs(a), handoffs(b)) == (24, 24)
         # each worker owns part of the partitions, not all of them
-        owned = [w.get_text("/metrics").count("leadflow_consumer_lag{") for w in (a, b)]
+        # (the lag gauges are refreshed each second: a worker ready a moment ago may not
+        # have its series yet)
+        deadline = time.monotonic() + 20
+        while True:
+            owned = [w.get_text("/metrics").count("leadflow_consumer_lag{") for w in (a, b)]
+            if all(n > 0 for n in owned) or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
         assert all(n > 0 for n in owned), owned
     finally:
         a.stop()

@@ -147,7 +147,7 @@ def test_accounts_backlog_with_sigkills_equals_replay(worker_env: dict[str, str]
     settings = Settings.from_env(env)
     create_topics(settings)
     now = now_ms()
-    records = with_companies(history(20_000, now, seed=23), seed=23)
+    records = with_companies(history(40_000, now, seed=23), seed=23)
     send_backlog(settings, records)
     total = lag(settings)
     lags_at_kill = []
@@ -171,7 +171,7 @@ def test_accounts_backlog_with_sigkills_equals_replay(worker_env: dict[str, str]
     print(f"\n[accounts backlog + 2 SIGKILLs] lag at each kill: {lags_at_kill}; idle waits "
           f"given up per worker: {idle_waits}")
     assert len(lags_at_kill) == 2 and min(lags_at_kill) > 0, lags_at_kill
-    figures = compare_with_offline(settings, records, now, "accounts 20k, 2 SIGKILLs",
+    figures = compare_with_offline(settings, records, now, "accounts 40k, 2 SIGKILLs",
                                    policy=ACCOUNTS_POLICY)
     assert figures["differences"] == 0
     assert figures["expected_account_qualifications"] >= 10, figures
