@@ -123,6 +123,7 @@ class BatchRunner:
         self.merges: dict[int, PartitionMerge] = {}
         self.generation: int | None = None
         self.assigned: set[TP] = set()  # the input partitions of this generation
+        self._starts: dict[TP, int] = {}  # log start of partitions with nothing committed
         self.lock = asyncio.Lock()
         self.event_clock = config.sla_clock == "event"
         self._wall_checked = float("-inf")
@@ -165,6 +166,7 @@ class BatchRunner:
         self.merges.clear()
         self.generation = generation
         self.cursors.start_generation(generation)
+        self._starts.clear()
         assigned = self.assigned = {(tp[0], tp[1]) for tp in self.consumer.assignment()}
         targets = {tp: off for tp, off in resume.items() if tp in assigned}
         events_topic = self.config.topics["events"]
@@ -210,7 +212,7 @@ class BatchRunner:
 
     async def _enqueue(self, records: Sequence[Inbound], now: int) -> None:
         gaps: dict[TP, int] = {}
-        committed = self.consumer.committed
+        committed = await self._starts_for(records)
         classify = self.cursors.classify
         decode = self.processor.decode
         rank = self.rank
@@ -252,6 +254,28 @@ class BatchRunner:
                         extra={"event": "unassigned", "partition": tp[1]})
         for tp, seen in gaps.items():
             await self._resync(tp, seen)
+
+    async def _starts_for(self, records: Sequence[Inbound]) -> Callable[[TP], int | None]:
+        """Where each input partition starts for the cursors: its committed offset, else
+        (nothing committed yet) the log start, asked once per generation. Not the first
+        offset read: a fetch dropped around a rebalance can move an uncommitted partition's
+        position past its first records, and they were then never applied (a two-worker
+        start-up lost the first lead of a partition so)."""
+        consumer, cursors, starts = self.consumer, self.cursors, self._starts
+        for tp in {(rec.topic, rec.partition) for rec in records}:
+            if (tp in starts or cursors.expected(tp) is not None
+                    or consumer.committed(tp) is not None):
+                continue
+            try:
+                starts[tp] = await consumer.earliest(tp)
+            except Exception:  # mid-rebalance: the next batch asks again
+                log.debug("could not ask where %s-%d starts", tp[0], tp[1], exc_info=True)
+
+        def start(tp: TP) -> int | None:
+            committed = consumer.committed(tp)
+            return committed if committed is not None else starts.get(tp)
+
+        return start
 
     async def _resync(self, tp: TP, seen: int) -> None:
         expected = self.cursors.expected(tp)

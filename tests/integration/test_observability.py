@@ -168,7 +168,8 @@ def test_metrics_has_every_contract_metric_with_the_story_values(observed: Obser
     # and its hand-off to be seen by the SLA watcher.
     def engine_settled() -> bool:
         s = obs.samples()
-        return (total(s, "leadflow_table_keys", table="leads") == 1
+        # (RocksDB's key estimate counts a key's overwrites until a compaction: >= 1)
+        return (total(s, "leadflow_table_keys", table="leads") >= 1
                 and total(s, "leadflow_commit_seconds_count") > 0
                 and any(n == "leadflow_consumer_lag"
                         and lab["topic"] == obs.settings.topic("events") for n, lab, _ in s)

@@ -277,3 +277,17 @@ def test_an_input_that_looks_caught_up_on_a_stale_high_watermark_is_waited_for()
     stages = [(o.from_stage, o.to_stage) for o in store.outputs
               if type(o).__name__ == "StageTransition"]
     assert stages[-1] == ("MQL", "SAL")
+
+
+def test_a_partition_with_nothing_committed_starts_at_its_log_start() -> None:
+    """Nothing committed yet, and the first record that comes is not the log's first (a
+    fetch dropped around a rebalance moved the position on): the records before it are
+    read again, not taken as never written."""
+    runner, consumer, store = _runner()
+    events = _mql_story("L1", T0)
+    consumer.ends = {("ev", 0): len(events), ("out", 0): 0}
+    asyncio.run(runner.run([_inbound("events", i, e) for i, e in enumerate(events)][2:]))
+    assert "L1" not in store.states and consumer.commits == {}
+    assert consumer.seeks == [{("ev", 0): 0}]  # read again from the log start
+    asyncio.run(runner.run([_inbound("events", i, e) for i, e in enumerate(events)]))
+    assert store.states["L1"].events == len(events)
