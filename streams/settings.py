@@ -128,8 +128,8 @@ class Settings:
     # Faust's per-record recovery reads the rest; 0 leaves it all to Faust.
     bulk_restore_min_records: int = 1000
     # Input partitions read in whole fetches below Faust's per-event stream
-    # (streams.engine.fetch): ~1.6x the throughput; off by default until a rare two-worker
-    # start-up flake seen with it is explained (see docs/benchmarks.md).
+    # (streams.engine.fetch): ~1.5-1.7x a backlog's catch-up; off by default until the whole
+    # suite has run with it again (see docs/benchmarks.md).
     whole_fetches: bool = False
     # Static group membership (e.g. the StatefulSet pod name): a restarted worker takes its
     # partitions back at once, without a rebalance.
