@@ -67,6 +67,12 @@ class FaustConsumer:
         consumer: Any = self.app.consumer
         return int((await consumer.earliest_offsets(ftp)).get(ftp) or 0)
 
+    async def earliest_offsets(self, tps: Sequence[TP]) -> dict[TP, int]:
+        starts = await faust_private.beginning_offsets(
+            self.app.consumer, [TopicPartition(*tp) for tp in tps])
+        return {(tp.topic, tp.partition): int(off) for tp, off in starts.items()
+                if off is not None}
+
     async def end_offsets(self, tps: Sequence[TP]) -> dict[TP, int]:
         consumer: Any = self.app.consumer
         ends = await consumer.highwaters(*(TopicPartition(*tp) for tp in tps))

@@ -60,6 +60,9 @@ class MemoryConsumer:
     async def earliest(self, tp: TP) -> int:
         return 0
 
+    async def earliest_offsets(self, tps: Sequence[TP]) -> dict[TP, int]:
+        return {tp: 0 for tp in tps}
+
     async def end_offsets(self, tps: Sequence[TP]) -> dict[TP, int]:
         self.end_queries += 1
         return {tp: self.broker_ends.get(tp, self.ends.get(tp, 0)) for tp in tps}

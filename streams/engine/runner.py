@@ -47,6 +47,7 @@ class Consumer(Protocol):
     def committed(self, tp: TP) -> int | None: ...
     def highwater(self, tp: TP) -> int | None: ...
     async def earliest(self, tp: TP) -> int: ...
+    async def earliest_offsets(self, tps: Sequence[TP]) -> dict[TP, int]: ...
     async def seek(self, targets: dict[TP, int]) -> None: ...
     async def end_offsets(self, tps: Sequence[TP]) -> dict[TP, int]:
         """The partitions' end offsets, asked of the broker now."""
@@ -262,14 +263,15 @@ class BatchRunner:
         position past its first records, and they were then never applied (a two-worker
         start-up lost the first lead of a partition so)."""
         consumer, cursors, starts = self.consumer, self.cursors, self._starts
-        for tp in {(rec.topic, rec.partition) for rec in records}:
-            if (tp in starts or cursors.expected(tp) is not None
-                    or consumer.committed(tp) is not None):
-                continue
+        missing = [tp for tp in {(rec.topic, rec.partition) for rec in records}
+                   if tp not in starts and cursors.expected(tp) is None
+                   and consumer.committed(tp) is None]
+        if missing:  # one request for all of them
             try:
-                starts[tp] = await consumer.earliest(tp)
+                starts.update(await consumer.earliest_offsets(missing))
             except Exception:  # mid-rebalance: the next batch asks again
-                log.debug("could not ask where %s-%d starts", tp[0], tp[1], exc_info=True)
+                log.debug("could not ask where %d partition(s) start", len(missing),
+                          exc_info=True)
 
         def start(tp: TP) -> int | None:
             committed = consumer.committed(tp)
