@@ -63,9 +63,7 @@ class FaustConsumer:
         return None if end is None else int(end)
 
     async def earliest(self, tp: TP) -> int:
-        ftp = TopicPartition(*tp)
-        consumer: Any = self.app.consumer
-        return int((await consumer.earliest_offsets(ftp)).get(ftp) or 0)
+        return (await self.earliest_offsets([tp])).get((tp[0], tp[1]), 0)
 
     async def earliest_offsets(self, tps: Sequence[TP]) -> dict[TP, int]:
         starts = await faust_private.beginning_offsets(

@@ -89,10 +89,10 @@ async def wait_next_records(consumer: Any, timeout: float) -> tuple[Any, Any]:
 
 
 async def beginning_offsets(consumer: Any, tps: Any) -> Any:
-    """aiokafka's log start offsets of ``tps``, asked in the consumer's thread (Faust's own
-    ``earliest_offsets`` hands aiokafka the partitions as one tuple argument)."""
+    """aiokafka's log start offsets of ``tps`` (one list argument), asked in the consumer's
+    thread."""
     thread = consumer._thread
-    return await thread.call_thread(thread._ensure_consumer().beginning_offsets, *tps)
+    return await thread.call_thread(thread._ensure_consumer().beginning_offsets, list(tps))
 
 
 def buffered_partitions(consumer: Any) -> Any:

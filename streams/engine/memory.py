@@ -44,6 +44,7 @@ class MemoryConsumer:
     commits: dict[TP, int] = field(default_factory=dict)
     gen: int = 1
     seeks: list[dict[TP, int]] = field(default_factory=list)
+    failing_start_queries: int = 0  # the next n log start queries fail (broker unreachable)
 
     def generation(self) -> int:
         return self.gen
@@ -61,6 +62,9 @@ class MemoryConsumer:
         return 0
 
     async def earliest_offsets(self, tps: Sequence[TP]) -> dict[TP, int]:
+        if self.failing_start_queries > 0:
+            self.failing_start_queries -= 1
+            raise TimeoutError("no answer from the broker")
         return {tp: 0 for tp in tps}
 
     async def end_offsets(self, tps: Sequence[TP]) -> dict[TP, int]:

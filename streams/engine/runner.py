@@ -213,7 +213,7 @@ class BatchRunner:
 
     async def _enqueue(self, records: Sequence[Inbound], now: int) -> None:
         gaps: dict[TP, int] = {}
-        committed = await self._starts_for(records)
+        committed, unknown_start = await self._starts_for(records)
         classify = self.cursors.classify
         decode = self.processor.decode
         rank = self.rank
@@ -221,6 +221,7 @@ class BatchRunner:
         merges = self.merges
         assigned = self.assigned
         unassigned: dict[TP, int] = {}
+        unstarted: dict[TP, int] = {}  # first offset read of partitions with no known start
         last_merge: PartitionMerge | None = None
         last_name = ""
         for rec in records:
@@ -229,6 +230,9 @@ class BatchRunner:
                 # fetched before a rebalance took the partition away: its new owner reads
                 # it (processing it here too would write its states from two workers)
                 unassigned[tp] = unassigned.get(tp, 0) + 1
+                continue
+            if tp in unknown_start:  # read it again from here next batch
+                unstarted.setdefault(tp, rec.offset)
                 continue
             verdict = classify(tp, rec.offset, committed)
             name = rec.source
@@ -255,29 +259,42 @@ class BatchRunner:
                         extra={"event": "unassigned", "partition": tp[1]})
         for tp, seen in gaps.items():
             await self._resync(tp, seen)
-
-    async def _starts_for(self, records: Sequence[Inbound]) -> Callable[[TP], int | None]:
-        """Where each input partition starts for the cursors: its committed offset, else
-        (nothing committed yet) the log start, asked once per generation. Not the first
-        offset read: a fetch dropped around a rebalance can move an uncommitted partition's
-        position past its first records, and they were then never applied (a two-worker
-        start-up lost the first lead of a partition so)."""
-        consumer, cursors, starts = self.consumer, self.cursors, self._starts
-        missing = [tp for tp in {(rec.topic, rec.partition) for rec in records}
-                   if tp not in starts and cursors.expected(tp) is None
-                   and consumer.committed(tp) is None]
-        if missing:  # one request for all of them
+        if unstarted:
             try:
+                await self.consumer.seek(unstarted)
+            except Exception:  # mid-rebalance: the next generation starts over
+                log.warning("could not seek back partitions with no known start",
+                            exc_info=True)
+
+    async def _starts_for(self, records: Sequence[Inbound]
+                          ) -> tuple[Callable[[TP], int | None], set[TP]]:
+        """Where each input partition starts for the cursors: its committed offset, else
+        (nothing committed yet) the log start, asked once per generation for every such
+        partition of the assignment. Not the first offset read: a fetch dropped around a
+        rebalance can move an uncommitted partition's position past its first records, and
+        they were then never applied (a two-worker start-up lost the first lead of a
+        partition so). Also returns the partitions whose start is not known (the broker did
+        not answer): their records wait for the next batch."""
+        consumer, cursors, starts = self.consumer, self.cursors, self._starts
+
+        def unknown(tp: TP) -> bool:
+            return (tp not in starts and cursors.expected(tp) is None
+                    and consumer.committed(tp) is None)
+
+        read = {(rec.topic, rec.partition) for rec in records}
+        if any(unknown(tp) for tp in read):
+            missing = [tp for tp in self.assigned if unknown(tp)]
+            try:  # one request for all of them
                 starts.update(await consumer.earliest_offsets(missing))
             except Exception:  # mid-rebalance: the next batch asks again
-                log.debug("could not ask where %d partition(s) start", len(missing),
-                          exc_info=True)
+                log.warning("could not ask where %d partition(s) start; their records wait "
+                            "for the next batch", len(missing), exc_info=True)
 
         def start(tp: TP) -> int | None:
             committed = consumer.committed(tp)
             return committed if committed is not None else starts.get(tp)
 
-        return start
+        return start, {tp for tp in read if unknown(tp)}
 
     async def _resync(self, tp: TP, seen: int) -> None:
         expected = self.cursors.expected(tp)

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from streams.settings import Settings
+from tests.support.chaos import wait_caught_up
 from tests.support.worker import ROOT, WorkerProcess
 
 pytestmark = pytest.mark.integration
@@ -36,6 +38,7 @@ def test_demo_tail_lead(worker_env: dict[str, str], tmp_path: Path) -> None:
         m = re.search(r"example lead: (\S+)", res.stdout)
         assert m is not None
         lead_id = m.group(1)
+        wait_caught_up(Settings.from_env(env), worker)  # tail reads what is there now
         res = cli(env, "tail", "transitions", "--from-beginning", "--max", "3")
         assert res.returncode == 0, res.stderr
         lines = [json.loads(x) for x in res.stdout.splitlines()]

@@ -15,12 +15,6 @@ from tests.support.stories import seed_story
 from tests.support.worker import WorkerProcess
 
 
-# Open (issue 13): in about one run in three, the first lead of a partition that worker a
-# keeps across b's join is missing from a's table although its records are committed (no
-# gap, no dead letter, no resync logged). Seen since the whole-fetch/atomic-batch merges of
-# 2026-11-30; the cause is not found. The test runs in every CI and reports xfail/xpass.
-@pytest.mark.xfail(strict=False, reason="open (issue 13): a partition's first lead can be "
-                   "missing on its owner after a join; see the comment above")
 def test_two_workers_split_partitions_and_route_lead_lookups(worker_env: dict[str, str],
                                                             tmp_path: Path) -> None:
     env = {**worker_env, "LEADFLOW_PARTITIONS": "4"}

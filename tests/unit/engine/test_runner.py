@@ -291,3 +291,20 @@ def test_a_partition_with_nothing_committed_starts_at_its_log_start() -> None:
     assert consumer.seeks == [{("ev", 0): 0}]  # read again from the log start
     asyncio.run(runner.run([_inbound("events", i, e) for i, e in enumerate(events)]))
     assert store.states["L1"].events == len(events)
+
+
+def test_a_partition_whose_start_is_not_known_waits_for_the_next_batch() -> None:
+    """The broker does not answer where an uncommitted partition starts: its records are
+    not applied on a guess (the first offset read), but read again once it answers."""
+    runner, consumer, store = _runner()
+    events = _mql_story("L1", T0)
+    consumer.ends = {("ev", 0): len(events), ("out", 0): 0}
+    consumer.failing_start_queries = 1
+    records = [_inbound("events", i, e) for i, e in enumerate(events)]
+    asyncio.run(runner.run(records[2:]))
+    assert "L1" not in store.states and consumer.commits == {}
+    assert consumer.seeks == [{("ev", 0): 2}]  # read again from where it was
+    asyncio.run(runner.run(records[2:]))  # the broker answers: a gap, read from the start
+    assert consumer.seeks[-1] == {("ev", 0): 0}
+    asyncio.run(runner.run(records))
+    assert store.states["L1"].events == len(events)
