@@ -5,8 +5,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import pytest
-
 from streams.admin import create_topics
 from streams.settings import Settings
 from tests.support.chaos import wait_caught_up
