@@ -83,6 +83,15 @@ class PartitionMerge:
         if name in self._idle_since:
             self._idle_since[name] = now
 
+    def waiting(self) -> frozenset[str]:
+        """The inputs whose wait clock runs."""
+        return frozenset(self._idle_since)
+
+    def forget_wait(self, name: str) -> None:
+        """A stop for ``name`` was not a wait (it was not known to have unread records)."""
+        if name not in self._enforced:
+            self._idle_since.pop(name, None)
+
     def buffered(self) -> int:
         return sum(len(q) for q in self.queues.values())
 

@@ -139,14 +139,14 @@ class BatchRunner:
             await self._sync_generation()
             now = self.wall_clock()
             await self._enqueue(records, now)
-            await self._drain()
+            await self._drain_verified()
 
     async def poll(self) -> None:
         """Between batches: give up waits that lasted ``max_idle``; fire wall-clock
         deadlines of caught-up partitions."""
         async with self.lock:
             await self._sync_generation()
-            await self._drain()
+            await self._drain_verified()
 
     def stream_time(self, partition: int) -> int | None:
         merge = self.merges.get(partition)
@@ -320,17 +320,25 @@ class BatchRunner:
             position = self.consumer.committed(tp)
         return position or 0
 
-    async def _verified_ends(self) -> dict[TP, int]:
-        """End offsets asked of the broker now, for every input that looks read to its end
-        while another input of its partition has a record waiting on it.
+    async def _drain_verified(self) -> None:
+        """Drain until no merge waits on a high watermark that was not checked.
 
         The consumer's high watermark of a partition is the one its last fetch of that
         partition saw, and the inputs are fetched independently: a record of one input
         can arrive from a newer fetch than the other input's high watermark, and records
         written to the other input before it would then look like they do not exist (an
-        outcome overtaking its lead's events on a live stream). The broker's end offset,
-        asked after the waiting record was fetched, includes every record written before
-        it."""
+        outcome overtaking its lead's events on a live stream). So an input that looks read
+        to its end while the other input of its partition has a record waiting is checked
+        against the broker's end offset, asked after the waiting record was fetched (it
+        includes every record written before it). Inputs that look so before the drain are
+        asked at once; an input that runs dry during the drain stops its partition there,
+        and the drain goes on after one more request."""
+        verified = await self._ask_ends(self._looking_read())
+        while unchecked := await self._drain(verified):
+            verified.update(await self._ask_ends(sorted(unchecked)))
+
+    def _looking_read(self) -> list[TP]:
+        """Empty inputs that look read to their end while their partition has records."""
         wanted: list[TP] = []
         topics, consumer = self.config.topics, self.consumer
         for p, merge in self.merges.items():
@@ -343,20 +351,25 @@ class BatchRunner:
                 end = consumer.highwater(tp)
                 if end is not None and self._position(tp) >= end:
                     wanted.append(tp)
-        if not wanted:
+        return wanted
+
+    async def _ask_ends(self, tps: list[TP]) -> dict[TP, int]:
+        if not tps:
             return {}
         try:
-            return await consumer.end_offsets(wanted)
+            return await self.consumer.end_offsets(tps)
         except Exception:  # mid-rebalance: not known to be caught up, wait
             log.debug("could not ask the end offsets", exc_info=True)
-            return {tp: self._position(tp) + 1 for tp in wanted}
+            return {tp: self._position(tp) + 1 for tp in tps}
 
-    def _caught_up(self, partition: int, verified: dict[TP, int]
-                   ) -> Callable[[str], bool]:
+    def _caught_up(self, partition: int, verified: dict[TP, int],
+                   unchecked: set[TP] | None = None) -> Callable[[str], bool]:
         """Whether an input of the partition has no unread record. Nothing is read while a
-        drain runs, so each answer is asked of the consumer once per drain (the merge asks
-        for every record whose other input's queue is empty); ``verified``: end offsets
-        just asked of the broker, which override the consumer's."""
+        drain runs, so each answer is asked of the consumer once per drain; ``verified``:
+        end offsets just asked of the broker, which override the consumer's. With
+        ``unchecked`` (the merge asks: another input has a record waiting), an input that
+        looks read to its end only by the consumer's high watermark is not taken as caught
+        up but collected there, to be asked of the broker (see ``_drain_verified``)."""
         topics, consumer, cursors = self.config.topics, self.consumer, self.cursors
         known: dict[str, bool] = {}
 
@@ -365,6 +378,7 @@ class BatchRunner:
             if answer is None:
                 tp = (topics[name], partition)
                 end = verified.get(tp)
+                checked = end is not None
                 if end is None:
                     end = consumer.highwater(tp)
                 if end is None:  # never fetched: unknown, so not known to be caught up
@@ -374,13 +388,19 @@ class BatchRunner:
                     if position is None:
                         position = consumer.committed(tp)
                     answer = (position or 0) >= end
+                    if answer and not checked and unchecked is not None:
+                        unchecked.add(tp)
+                        answer = False
                 known[name] = answer
             return answer
 
         return caught_up
 
-    async def _drain(self) -> None:
-        verified = await self._verified_ends()
+    async def _drain(self, verified: dict[TP, int]) -> set[TP]:
+        """One pass of every partition's merge; returns the inputs a merge stopped on
+        because only the consumer's high watermark said they were read to the end."""
+        unchecked: set[TP] = set()
+        waiting: dict[int, frozenset[str]] = {}  # inputs waited on before this pass
         now = self.wall_clock()
         mono = self.monotonic()
         batch = self.processor.batch(self.store.load, now)
@@ -397,11 +417,14 @@ class BatchRunner:
         apply, deadline = batch.apply, batch.deadline
         for p, merge in self.merges.items():
             caught_up = self._caught_up(p, verified)
+            waiting_on = self._caught_up(p, verified, unchecked)
+            if merge.buffered():
+                waiting[p] = merge.waiting()
             before = merge.stream_time
             fired = batch.result.ticks
             schedule = merge.schedule
             last: dict[str, Inbound] = {}  # per input, the last record taken
-            for item in merge.ready(caught_up, mono):
+            for item in merge.ready(waiting_on, mono):
                 rec = item.rec
                 last[rec.source] = rec
                 if event_clock:
@@ -446,7 +469,7 @@ class BatchRunner:
         result = batch.result
         if (not done and not result.states and not result.outbound and not idle
                 and (shadow is None or not shadow.result.pending)):
-            return
+            return self._unwait(unchecked, waiting)
         if shadow is not None:  # first: see streams.engine.shadow
             await shadow.runner.save(shadow, progress)
         await self.store.save(result, progress)
@@ -455,6 +478,16 @@ class BatchRunner:
                                     else -1)
         if self.on_batch is not None:
             self.on_batch(result, idle)
+        return self._unwait(unchecked, waiting)
+
+    def _unwait(self, unchecked: set[TP], waiting: dict[int, frozenset[str]]) -> set[TP]:
+        """A stop on an unchecked input is not a wait yet: its clock starts once the broker
+        says records of it are unread (one that ran before this pass runs on)."""
+        for topic, p in unchecked:
+            name = self.source_of[topic]
+            if name not in waiting.get(p, ()):
+                self.merges[p].forget_wait(name)
+        return unchecked
 
     def _fire(self, batch: Any, merge: PartitionMerge, partition: int, lead_id: str,
               now: int, shadow: ShadowBatch | None = None) -> None:

@@ -279,6 +279,46 @@ def test_an_input_that_looks_caught_up_on_a_stale_high_watermark_is_waited_for()
     assert stages[-1] == ("MQL", "SAL")
 
 
+def test_an_input_that_runs_dry_in_a_drain_is_checked_against_the_broker() -> None:
+    """The outcomes queue holds a record when the drain starts and runs dry during it;
+    its consumer high watermark (from an older fetch) says it was read to the end, but an
+    outcome written before the events now waiting exists: the events wait for it (a
+    SIGKILL test saw the events applied first, with whole fetches on)."""
+    runner, consumer, store = _runner()
+    events = _mql_story("L1", T0 + 1000)
+    early = outcome("o0", "L9", "ACCEPTED", T0)  # an unknown lead: dead-lettered
+    accept = outcome("o1", "L1", "ACCEPTED", T0 + 1500)  # between L1's first two events
+    consumer.ends = {("ev", 0): len(events), ("out", 0): 1}
+    consumer.broker_ends = {("out", 0): 2}
+    asyncio.run(runner.run([_inbound("outcomes", 0, early),
+                            *(_inbound("events", i, e) for i, e in enumerate(events))]))
+    assert consumer.end_queries == 1
+    assert "L1" not in store.states  # the events wait for the outcome before them
+    consumer.ends[("out", 0)] = 2
+    asyncio.run(runner.run([_inbound("outcomes", 1, accept)]))
+    assert [(o.from_stage, o.to_stage) for o in store.outputs
+            if type(o).__name__ == "StageTransition"][:2] == [("RAW", "ENGAGED"),
+                                                               ("ENGAGED", "SAL")]
+
+
+def test_a_checked_input_whose_records_never_come_is_waited_for_max_idle_only() -> None:
+    mono = Clock()
+    runner, consumer, store = _runner(mono=mono)
+    events = _mql_story("L1", T0 + 1000)
+    early = outcome("o0", "L9", "ACCEPTED", T0)
+    consumer.ends = {("ev", 0): len(events), ("out", 0): 1}
+    consumer.broker_ends = {("out", 0): 2}  # written, but no fetch brings it
+    asyncio.run(runner.run([_inbound("outcomes", 0, early),
+                            *(_inbound("events", i, e) for i, e in enumerate(events))]))
+    assert "L1" not in store.states
+    mono.mono = 1.0
+    asyncio.run(runner.poll())
+    assert "L1" not in store.states
+    mono.mono = 2.5  # max_idle (2 s) after the wait started
+    asyncio.run(runner.poll())
+    assert store.states["L1"].events == len(events)
+
+
 def test_a_partition_with_nothing_committed_starts_at_its_log_start() -> None:
     """Nothing committed yet, and the first record that comes is not the log's first (a
     fetch dropped around a rebalance moved the position on): the records before it are
