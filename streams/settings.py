@@ -128,9 +128,8 @@ class Settings:
     # Faust's per-record recovery reads the rest; 0 leaves it all to Faust.
     bulk_restore_min_records: int = 1000
     # Input partitions read in whole fetches below Faust's per-event stream
-    # (streams.engine.fetch): ~1.5-1.7x a backlog's catch-up; off by default until the whole
-    # suite has run with it again (see docs/benchmarks.md).
-    whole_fetches: bool = False
+    # (streams.engine.fetch): ~1.5-1.7x a backlog's catch-up (see docs/benchmarks.md).
+    whole_fetches: bool = True
     # Static group membership (e.g. the StatefulSet pod name): a restarted worker takes its
     # partitions back at once, without a rebalance.
     instance_id: str | None = None
@@ -350,7 +349,7 @@ def _read(environ: Mapping[str, str]) -> Settings:
         standby_replicas=_get(env, "STANDBY_REPLICAS", _int_in(0, 8), 0),
         bulk_restore_min_records=_get(env, "BULK_RESTORE_MIN_RECORDS",
                                       _int_in(0, 1_000_000_000), 1000),
-        whole_fetches=_get(env, "WHOLE_FETCHES", _bool, False),
+        whole_fetches=_get(env, "WHOLE_FETCHES", _bool, True),
         sla_clock=_get(env, "SLA_CLOCK", _choice(("wall", "event"), upper=False), "wall"),
         max_idle_ms=_get(env, "MAX_IDLE_MS", _int_in(0, 3_600_000), 2000),
         clock_offset_seconds=_get(env, "CLOCK_OFFSET_SECONDS", _float_in(-1e9, 1e9), 0.0),
