@@ -6,6 +6,7 @@ Agents are discovered explicitly: each module listed in ``agents.ALL`` has an
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -19,6 +20,7 @@ from streams.engine import faust_private
 from streams.engine.commits import InputCommits
 from streams.engine.delivery import Send, deliver_all
 from streams.engine.fetch import FetchWaitClock, Sink, divert_inputs
+from streams.engine.offsets import BrokerOffsets
 from streams.runtime import Runtime
 from streams.settings import Settings
 
@@ -149,6 +151,14 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     app.input_commits = runtime.input_commits = InputCommits(
         [*runtime.topics.source_of, *runtime.extras.get("internal_topics", ())])
     runtime.kpis = KpiStore(runtime.tables.kpis, policy)
+    offsets = runtime.broker_offsets = BrokerOffsets(aiokafka_config(settings, "offsets"))
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def close_broker_offsets() -> None:
+        try:  # (a task lives until the app stops)
+            await asyncio.Event().wait()
+        finally:
+            await offsets.close()
     kpi_changelog = runtime.tables.kpis.changelog_topic.get_topic_name()
 
     @app.task  # type: ignore[untyped-decorator]

@@ -10,6 +10,7 @@ from streams.clock import Clock
 from streams.codecs import AvroCodecs
 from streams.domain import Policy
 from streams.engine.delivery import Deliver
+from streams.engine.offsets import BrokerOffsets
 from streams.settings import Settings
 
 if TYPE_CHECKING:
@@ -42,6 +43,8 @@ class Runtime:
     # Sends records in batches and waits for Kafka's acks (streams.engine.delivery), set by
     # create_app: last offset per (topic, partition).
     deliver: Deliver = field(init=False)
+    # Log start and end offsets on a connection of their own (streams.engine.offsets).
+    broker_offsets: BrokerOffsets = field(init=False)
 
     def advance_watermark(self, event_time: int) -> None:
         if event_time > self.watermark:

@@ -66,16 +66,10 @@ class FaustConsumer:
         return (await self.earliest_offsets([tp])).get((tp[0], tp[1]), 0)
 
     async def earliest_offsets(self, tps: Sequence[TP]) -> dict[TP, int]:
-        starts = await faust_private.beginning_offsets(
-            self.app.consumer, [TopicPartition(*tp) for tp in tps])
-        return {(tp.topic, tp.partition): int(off) for tp, off in starts.items()
-                if off is not None}
+        return await self.runtime.broker_offsets.beginning_offsets(tps)
 
     async def end_offsets(self, tps: Sequence[TP]) -> dict[TP, int]:
-        consumer: Any = self.app.consumer
-        ends = await consumer.highwaters(*(TopicPartition(*tp) for tp in tps))
-        return {(tp.topic, tp.partition): int(end) for tp, end in ends.items()
-                if end is not None}
+        return await self.runtime.broker_offsets.end_offsets(tps)
 
     async def seek(self, targets: dict[TP, int]) -> None:
         consumer: Any = self.app.consumer

@@ -34,8 +34,7 @@ MEMBERS: dict[str, tuple[str, ...]] = {
                                           "_filter_tps_with_pending_acks", "_acked",
                                           "_acked_index", "_wait_next_records",
                                           "_buffered_partitions"),
-    "faust.transport.drivers.aiokafka:Consumer": ("_to_message", "_thread"),
-    "faust.transport.drivers.aiokafka:AIOKafkaConsumerThread": ("_ensure_consumer",),
+    "faust.transport.drivers.aiokafka:Consumer": ("_to_message",),
     "faust.app.base:App": ("_new_consumer", "_new_web"),
     "faust.transport.drivers.aiokafka:Producer": ("_ensure_producer",),
     "aiokafka.producer.producer:AIOKafkaProducer": ("_partition",),
@@ -86,13 +85,6 @@ async def wait_next_records(consumer: Any, timeout: float) -> tuple[Any, Any]:
     """One fetch as Faust's own ``getmany`` makes it: (records per partition or None,
     the active partitions or None)."""
     return await consumer._wait_next_records(timeout)  # type: ignore[no-any-return]
-
-
-async def beginning_offsets(consumer: Any, tps: Any) -> Any:
-    """aiokafka's log start offsets of ``tps`` (one list argument), asked in the consumer's
-    thread."""
-    thread = consumer._thread
-    return await thread.call_thread(thread._ensure_consumer().beginning_offsets, list(tps))
 
 
 def buffered_partitions(consumer: Any) -> Any:

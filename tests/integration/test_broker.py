@@ -37,3 +37,32 @@ def test_topics_create_is_idempotent_and_co_partitioned(worker_env: dict[str, st
     assert set(second.values()) == {"exists"}
     counts = partition_counts(settings, list(first))
     assert set(counts.values()) == {2}
+
+
+def test_the_engine_asks_log_start_and_end_offsets_on_its_own_connection(
+        worker_env: dict[str, str]) -> None:
+    import asyncio
+
+    from streams.clients import aiokafka_config
+    from streams.engine.offsets import BrokerOffsets
+
+    settings = Settings.from_env(worker_env)
+    create_topics(settings)
+    topic = settings.topic("events")
+    producer = KafkaProducer(bootstrap_servers=settings.broker_hosts)
+    for _ in range(3):
+        producer.send(topic, value=b"x", partition=1)
+    producer.flush()
+    producer.close()
+
+    async def ask() -> tuple[dict[tuple[str, int], int], dict[tuple[str, int], int]]:
+        offsets = BrokerOffsets(aiokafka_config(settings, "offsets"))
+        try:
+            tps = [(topic, 0), (topic, 1)]
+            return await offsets.beginning_offsets(tps), await offsets.end_offsets(tps)
+        finally:
+            await offsets.close()
+
+    starts, ends = asyncio.run(ask())
+    assert starts == {(topic, 0): 0, (topic, 1): 0}
+    assert ends == {(topic, 0): 0, (topic, 1): 3}

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import inspect
 import re
@@ -50,28 +49,3 @@ def test_private_members_of_the_libraries_are_touched_in_one_module_only() -> No
                 offenders.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
     assert not offenders, offenders
 
-
-def test_the_log_start_query_calls_aiokafka_with_one_list_of_partitions() -> None:
-    """``beginning_offsets(partitions)`` takes the partitions as one argument: spread out,
-    every query failed, and the runner fell back to a guess (issue 13's lost first lead)."""
-    from aiokafka import AIOKafkaConsumer
-
-    from streams.engine import faust_private
-
-    assert list(inspect.signature(AIOKafkaConsumer.beginning_offsets).parameters) == [
-        "self", "partitions"]
-    calls: list[tuple[object, ...]] = []
-
-    class Thread:
-        async def call_thread(self, fn: object, *args: object) -> dict[str, int]:
-            calls.append(args)
-            return {}
-
-        def _ensure_consumer(self) -> object:
-            return AIOKafkaConsumer.__new__(AIOKafkaConsumer)
-
-    class Consumer:
-        _thread = Thread()
-
-    asyncio.run(faust_private.beginning_offsets(Consumer(), ("a", "b")))
-    assert calls == [(["a", "b"],)]
