@@ -59,7 +59,11 @@ def faust_config(settings: Settings) -> dict[str, Any]:
         "broker_heartbeat_interval": max(1.0, settings.session_timeout / 4),
         "consumer_group_instance_id": settings.instance_id,
         "producer_acks": -1,
-        "producer_linger_ms": 5,
+        # No linger: the engine sends a batch's records together and then waits for their
+        # acks (streams.engine.delivery), so they are batched anyway; a linger only delayed
+        # each of a batch's sequential steps (outputs, then states). 5 ms gave p50 52 ms at
+        # 1,000 events/s and a worker waiting 1/3 of a backlog's time; 0 gives 6 ms.
+        "producer_linger_ms": 0,
         "producer_compression_type": None,
         # Outputs and changelog records go out as one record batch per partition
         # (streams.engine.delivery): room for a whole take_events batch's worth.
