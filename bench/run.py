@@ -49,6 +49,7 @@ GOALS = {
     "ratio_to_limit": 0.5,
     "latency_p99_ms": 50.0,
     "recovery_s": 60.0,
+    "failover_s": 15.0,
     "rss_mb_1m": 1536.0,
 }
 _port = iter(range(6200, 6300))
@@ -552,6 +553,93 @@ def bench_recovery(stamp: str, args: argparse.Namespace, out: dict[str, Any]) ->
     out.setdefault("recovery", {})[f"{m}_leads"] = res
 
 
+async def probe_transitions(run: Run, partitions: int, after: float,
+                            timeout: float) -> float:
+    """One fresh lead per input partition, one DEMO_REQUESTED each, sent at once; seconds
+    from ``after`` (a perf_counter time) until every one's StageTransition is read."""
+    from streams.engine.memory import partition_of
+
+    codecs = default_codecs()
+    consumer = AIOKafkaConsumer(run.topic("transitions"), bootstrap_servers=BROKER,
+                                auto_offset_reset="latest", enable_auto_commit=False,
+                                fetch_max_wait_ms=5, group_id=None)
+    producer = AIOKafkaProducer(bootstrap_servers=BROKER, acks="all", linger_ms=0)
+    await consumer.start()
+    await producer.start()
+    try:
+        await consumer.seek_to_end()
+        keys: dict[int, bytes] = {}
+        i = 0
+        while len(keys) < partitions:  # a key that lands on each partition
+            key = f"FAILOVER-{run.app_id}-{i}".encode()
+            keys.setdefault(partition_of(key, partitions), key)
+            i += 1
+        for key in keys.values():
+            lid = key.decode()
+            await producer.send_and_wait(run.topic("events"), codecs.encode("LeadEvent", {
+                "event_id": lid + "-e0", "lead_id": lid, "type": "DEMO_REQUESTED",
+                "occurred_at": time.time_ns() // 1_000_000, "source": "bench",
+                "campaign_id": "cmp-failover", "asset_id": None, "rep_id": None,
+                "attributes": {"country": "US"}}), key=key)
+        waiting = set(keys.values())
+        t_end = time.perf_counter() + timeout
+        while waiting and time.perf_counter() < t_end:
+            for msgs in (await consumer.getmany(timeout_ms=100)).values():
+                for msg in msgs:
+                    waiting.discard(msg.key)
+        if waiting:
+            raise RuntimeError(f"{len(waiting)} probe lead(s) not processed in {timeout} s")
+        return time.perf_counter() - after
+    finally:
+        await producer.stop()
+        await consumer.stop()
+
+
+def bench_failover(stamp: str, args: argparse.Namespace, out: dict[str, Any]) -> None:
+    """Two workers of one group with a standby replica each way; the state holds
+    ``--failover-leads`` leads; one worker is killed (SIGKILL): seconds until a fresh lead
+    on every partition has its transition, i.e. the survivor owns and serves them all
+    (the group notices the death after the session timeout, LEADFLOW_SESSION_TIMEOUT)."""
+    m = args.failover_leads
+    run = Run(stamp, "failover", args.partitions)
+    run.create()
+    log(f"failover: filling state with {m:,} leads (one event each), two workers, "
+        "standby replicas 1")
+    asyncio.run(preload(run, one_event_per_lead(m)))
+    workers = [run.worker(0), run.worker(1)]
+    for w in workers:
+        w.env["LEADFLOW_STANDBY_REPLICAS"] = "1"
+        w.env["LEADFLOW_LOG_LEVEL"] = "INFO"  # the bulk restore's summary line, if any
+        w.start()
+    for w in workers:
+        w.wait_ready(timeout=300)
+    fill = wait_processed(workers, m, timeout=args.timeout)
+    # the standbys read the changelogs behind the actives: let them finish
+    time.sleep(args.failover_settle)
+    survivor = workers[1]
+    logged = survivor.log_path.stat().st_size
+    t0 = time.perf_counter()
+    workers[0].kill()
+    try:
+        seconds = asyncio.run(probe_transitions(run, args.partitions, t0, timeout=600))
+    finally:
+        for w in workers:
+            w.stop()
+    with open(survivor.log_path, "rb") as f:
+        f.seek(logged)
+        lines = f.read().decode(errors="replace")
+    restored = sum(int(n) for n in re.findall(r"bulk changelog restore: (\d+) records",
+                                                lines))
+    session = float(workers[0].env.get("LEADFLOW_SESSION_TIMEOUT", "10"))
+    res = {"leads": m, "fill_events_per_s": fill["events_per_s"],
+           "settle_s": args.failover_settle, "session_timeout_s": session,
+           "sigkill_to_all_partitions_served_s": round(seconds, 2),
+           "after_session_timeout_s": round(seconds - session, 2),
+           "bulk_restored_records_on_survivor": restored}
+    out["failover"] = res
+    log(f"failover: {res}")
+
+
 def bench_latency(stamp: str, args: argparse.Namespace, out: dict[str, Any]) -> None:
     run = Run(stamp, "latency", args.partitions)
     run.create()
@@ -640,6 +728,12 @@ def table(out: dict[str, Any]) -> str:
             add(f"recovery {k.replace('_', ' ')}: bulk restore, records/s "
                 f"({r['bulk_restored_records']:,} of {r.get('changelog_records', 0):,} "
                 f"in {r['bulk_restore_s']} s)", f"{r['bulk_restore_records_per_s']:,}", "", "")
+    fo = out.get("failover")
+    if fo:
+        add(f"failover with a standby, {fo['leads']:,} leads: SIGKILL -> every partition "
+            f"served, s (session timeout {fo['session_timeout_s']:g} s)",
+            fo["sigkill_to_all_partitions_served_s"], "< 15",
+            verdict(fo["sigkill_to_all_partitions_served_s"], GOALS["failover_s"], False))
     for k, v in sorted(out.get("memory", {}).items(), key=lambda x: int(x[0].split("_")[2])):
         add(f"worker RSS at {int(k.split('_')[2]):,} leads, MB", v, "< 1536 (1M)",
             verdict(v, GOALS["rss_mb_1m"], False))
@@ -667,6 +761,10 @@ def main() -> int:
     ap.add_argument("--events", type=int, default=1_000_000,
                     help="end-to-end events (over events/10 leads)")
     ap.add_argument("--partitions", type=int, default=4)
+    ap.add_argument("--failover-leads", type=int, default=1_000_000,
+                    help="leads in the state for --only failover (standby takeover)")
+    ap.add_argument("--failover-settle", type=float, default=10.0,
+                    help="seconds between the fill and the kill, for the standbys")
     ap.add_argument("--recovery-leads", type=int, default=1_000_000,
                     help="leads in state for the recovery/memory run (0: skip; the e2e "
                          "worker's events/10 leads are always measured too)")
@@ -709,6 +807,8 @@ def main() -> int:
             bench_latency(stamp, args, out)
         if args.only & {"recovery", "memory"} and args.recovery_leads:
             bench_recovery(stamp, args, out)
+        if "failover" in args.only:
+            bench_failover(stamp, args, out)
         if "core" in args.only:
             bench_core(args, out)
         if "scaling" in args.only:
