@@ -113,17 +113,28 @@ def figures(settings: Settings, leads: int, accounts: bool = False) -> dict[str,
             "_handoffs": handoffs, "_feedback": feedback}
 
 
+def _qualification_order(qualification_id: str) -> tuple[int, bool]:
+    """``aq:<account>:<n>`` is the account's n-th qualification, ``aq:<account>:<n>:esc``
+    the same one re-routed to the escalation queue (its SLA breached): later than it."""
+    parts = qualification_id.split(":")
+    escalated = parts[-1] == "esc"
+    return int(parts[-2] if escalated else parts[-1]), escalated
+
+
 def account_figures(records: list[dict[str, Any]]) -> dict[str, Any]:
     """The qualified accounts: each account's latest qualification (a moved-back account
-    that qualifies again has a new record, ``aq:<account>:<n>``)."""
+    that qualifies again has a new record, ``aq:<account>:<n>``; one whose SLA breached is
+    re-routed, ``aq:<account>:<n>:esc``)."""
     latest: dict[str, dict[str, Any]] = {}
     for r in records:
-        seq = int(r["qualification_id"].rsplit(":", 1)[1])
         held = latest.get(r["account_id"])
-        if held is None or seq > int(held["qualification_id"].rsplit(":", 1)[1]):
+        if held is None or (_qualification_order(r["qualification_id"])
+                            > _qualification_order(held["qualification_id"])):
             latest[r["account_id"]] = r
     return {"qualified_accounts": len(latest),
             "account_qualifications": len(records),
+            "account_escalations": sum(1 for r in records
+                                       if _qualification_order(r["qualification_id"])[1]),
             "accounts_by_queue": dict(Counter(r["queue"] for r in latest.values())
                                       .most_common()),
             "_accounts": sorted(latest.values(), key=lambda r: (-r["score"],
@@ -145,7 +156,8 @@ def account_lines(figs: dict[str, Any], url: str, shown: int = 8) -> list[str]:
     accounts = figs["_accounts"]
     lines = [f"Qualified accounts: {figs['qualified_accounts']} ("
              + ", ".join(f"{q} {n}" for q, n in figs["accounts_by_queue"].items())
-             + f"; {figs['account_qualifications']} AccountQualified records)"]
+             + f"; {figs['account_qualifications']} AccountQualified records, "
+             f"{figs['account_escalations']} of them escalations)"]
     for r in accounts[:shown]:
         group = ", ".join(f"{c['lead_id']} {c['role'] or '-'}" for c in r["contacts"])
         lines.append(f"  {r['account_id']:22} {r['queue']:14} score {r['score']:6.1f}  "

@@ -80,3 +80,16 @@ def test_a_share_of_the_companies_qualify(ap: Policy) -> None:
     by_intent = Counter(planned[a] for a in qualified if a in planned)
     assert by_intent["hot"] >= 5
     assert len(qualified & set(planned)) < len(planned)  # not every company
+
+
+def test_the_summary_takes_an_escalated_qualification_as_the_accounts_latest() -> None:
+    from streams.demo.summary import account_figures
+
+    def record(qid: str, queue: str) -> dict[str, object]:
+        return {"qualification_id": qid, "account_id": qid.split(":")[1], "queue": queue,
+                "score": 100.0}
+
+    figs = account_figures([record("aq:acc-1:1", "emea"), record("aq:acc-1:1:esc", "escalation"),
+                            record("aq:acc-2:2", "emea"), record("aq:acc-2:10", "apac")])
+    assert figs["qualified_accounts"] == 2 and figs["account_escalations"] == 1
+    assert figs["accounts_by_queue"] == {"escalation": 1, "apac": 1}
