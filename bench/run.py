@@ -293,16 +293,33 @@ async def limit_loop(run: Run, n: int, group: str | None = None) -> dict[str, An
 
 # -- latency ---------------------------------------------------------------------------
 
-async def latency_probe(run: Run, rate: int, seconds: float, warmup: float) -> dict[str, Any]:
-    """Fresh leads, one DEMO_REQUESTED each (40 points: RAW -> ENGAGED), at ``rate``/s;
-    latency = producer.send() called -> the lead's StageTransition consumed here."""
-    codecs = default_codecs()
+async def probe_clients(run: Run, offset_reset: str
+                        ) -> tuple[AIOKafkaConsumer, AIOKafkaProducer]:
+    """A reader of the run's transitions and a writer of its events, both started (the
+    latency and failover probes)."""
     consumer = AIOKafkaConsumer(run.topic("transitions"), bootstrap_servers=BROKER,
-                                auto_offset_reset="earliest", enable_auto_commit=False,
+                                auto_offset_reset=offset_reset, enable_auto_commit=False,
                                 fetch_max_wait_ms=5, group_id=None)
     producer = AIOKafkaProducer(bootstrap_servers=BROKER, acks="all", linger_ms=0)
     await consumer.start()
     await producer.start()
+    return consumer, producer
+
+
+def demo_requested(codecs: Any, lead_id: str, campaign: str) -> bytes:
+    """A new lead's DEMO_REQUESTED now (40 points: RAW -> ENGAGED), encoded."""
+    return codecs.encode("LeadEvent", {
+        "event_id": lead_id + "-e0", "lead_id": lead_id, "type": "DEMO_REQUESTED",
+        "occurred_at": time.time_ns() // 1_000_000, "source": "bench",
+        "campaign_id": campaign, "asset_id": None, "rep_id": None,
+        "attributes": {"country": "US"}})
+
+
+async def latency_probe(run: Run, rate: int, seconds: float, warmup: float) -> dict[str, Any]:
+    """Fresh leads, one DEMO_REQUESTED each (40 points: RAW -> ENGAGED), at ``rate``/s;
+    latency = producer.send() called -> the lead's StageTransition consumed here."""
+    codecs = default_codecs()
+    consumer, producer = await probe_clients(run, "earliest")
     sent: dict[bytes, float] = {}
     lat: list[tuple[float, float]] = []  # (sent at, latency s)
 
@@ -329,11 +346,7 @@ async def latency_probe(run: Run, rate: int, seconds: float, warmup: float) -> d
             due = (now - t_start) / tick * per_tick
             while i < due:
                 lid = f"LAT-{run.app_id}-{i}"
-                occurred = time.time_ns() // 1_000_000
-                value = codecs.encode("LeadEvent", {
-                    "event_id": lid + "-e0", "lead_id": lid, "type": "DEMO_REQUESTED",
-                    "occurred_at": occurred, "source": "bench", "campaign_id": "cmp-lat",
-                    "asset_id": None, "rep_id": None, "attributes": {"country": "US"}})
+                value = demo_requested(codecs, lid, "cmp-lat")
                 key = lid.encode()
                 sent[key] = time.perf_counter()
                 await producer.send(topic, value, key=key)
@@ -560,12 +573,7 @@ async def probe_transitions(run: Run, partitions: int, after: float,
     from streams.engine.memory import partition_of
 
     codecs = default_codecs()
-    consumer = AIOKafkaConsumer(run.topic("transitions"), bootstrap_servers=BROKER,
-                                auto_offset_reset="latest", enable_auto_commit=False,
-                                fetch_max_wait_ms=5, group_id=None)
-    producer = AIOKafkaProducer(bootstrap_servers=BROKER, acks="all", linger_ms=0)
-    await consumer.start()
-    await producer.start()
+    consumer, producer = await probe_clients(run, "latest")
     try:
         await consumer.seek_to_end()
         keys: dict[int, bytes] = {}
@@ -575,12 +583,9 @@ async def probe_transitions(run: Run, partitions: int, after: float,
             keys.setdefault(partition_of(key, partitions), key)
             i += 1
         for key in keys.values():
-            lid = key.decode()
-            await producer.send_and_wait(run.topic("events"), codecs.encode("LeadEvent", {
-                "event_id": lid + "-e0", "lead_id": lid, "type": "DEMO_REQUESTED",
-                "occurred_at": time.time_ns() // 1_000_000, "source": "bench",
-                "campaign_id": "cmp-failover", "asset_id": None, "rep_id": None,
-                "attributes": {"country": "US"}}), key=key)
+            await producer.send_and_wait(
+                run.topic("events"), demo_requested(codecs, key.decode(), "cmp-failover"),
+                key=key)
         waiting = set(keys.values())
         t_end = time.perf_counter() + timeout
         while waiting and time.perf_counter() < t_end:

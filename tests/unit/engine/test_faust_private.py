@@ -48,4 +48,3 @@ def test_private_members_of_the_libraries_are_touched_in_one_module_only() -> No
             if pattern.search(line) and "def " not in line:
                 offenders.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
     assert not offenders, offenders
-
